@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of insitu from Debian 12 packages.
+# Idempotent: when everything is present it prints nothing and touches nothing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  clang llvm libclang-rt-14-dev libfuzzer-14-dev
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  # libraries of the design card
+  libcmocka-dev liburing-dev libxxhash-dev libzstd-dev libssl-dev libjson-c-dev libisal-dev
+  libnvme-dev libarchive-dev libseccomp-dev libcap-dev
+  # tools the tests and benchmarks drive as peers
+  xxhash util-linux procps python3 hyperfine crun bubblewrap umoci
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+echo "insitu: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -65,6 +65,9 @@ int insitu_tcp_conn_accept_icreq(struct insitu_tcp_conn *c, const struct insitu_
 		return tcp_fail_inval(err, "ICReq: NULL argument");
 	if (c->role != INSITU_TCP_CONTROLLER || c->state != INSITU_TCP_AWAIT_IC)
 		return tcp_fail_inval(err, "ICReq: connection is not a controller awaiting ICReq");
+	if (icreq->hpda > INSITU_TCP_PDA_MAX)
+		return tcp_fail_inval(err, "ICReq: HPDA %u above %u (not validated?)", icreq->hpda,
+				      INSITU_TCP_PDA_MAX);
 
 	uint8_t granted = icreq->dgst & c->local.digest;
 
@@ -92,6 +95,10 @@ int insitu_tcp_conn_accept_icresp(struct insitu_tcp_conn *c, const struct insitu
 		return tcp_fail_inval(err, "ICResp: NULL argument");
 	if (c->role != INSITU_TCP_HOST || c->state != INSITU_TCP_AWAIT_IC)
 		return tcp_fail_inval(err, "ICResp: connection is not a host awaiting ICResp");
+	if (icresp->cpda > INSITU_TCP_PDA_MAX || le32toh(icresp->maxh2cdata) < INSITU_TCP_MIN_MAXH2CDATA ||
+	    le32toh(icresp->maxh2cdata) % 4)
+		return tcp_fail_inval(err, "ICResp: CPDA %u / MAXH2CDATA %u invalid (not validated?)",
+				      icresp->cpda, le32toh(icresp->maxh2cdata));
 
 	c->hdgst = (icresp->dgst & INSITU_TCP_DGST_HDR) != 0;
 	c->ddgst = (icresp->dgst & INSITU_TCP_DGST_DATA) != 0;

@@ -286,8 +286,25 @@ static void misuse(void **state)
 	assert_int_equal(insitu_tcp_conn_init(&c, INSITU_TCP_CONTROLLER, &p, &err), -EINVAL);
 	p.digest = 0;
 	assert_int_equal(insitu_tcp_conn_init(&c, INSITU_TCP_CONTROLLER, &p, &err), 0);
+	memset(&pdu, 0, sizeof(pdu));
 	assert_int_equal(insitu_tcp_conn_accept_icresp(&c, &pdu.hdr.icresp, &err), -EINVAL);
 	assert_int_equal(insitu_tcp_conn_max_plen(&c), 76 + 8192 + 4);
+
+	/* the negotiation refuses what the parser would have refused */
+	struct insitu_tcp_icresp r;
+	pdu.hdr.icreq.hpda = 40;
+	fx_conn(&c, CA);
+	assert_int_equal(insitu_tcp_conn_accept_icreq(&c, &pdu.hdr.icreq, &r, &err), -EINVAL);
+	assert_int_equal(c.state, INSITU_TCP_AWAIT_IC);
+	pdu.hdr.icreq.hpda = 31;
+	assert_int_equal(insitu_tcp_conn_accept_icreq(&c, &pdu.hdr.icreq, &r, &err), 0);
+	assert_int_equal(c.state, INSITU_TCP_ESTABLISHED);
+	assert_int_equal(c.hpda, 31);
+	fx_conn(&c, HA);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(insitu_tcp_conn_accept_icresp(&c, &r, &err), -EINVAL);	/* MAXH2CDATA 0 */
+	r.maxh2cdata = htole32(4096);
+	assert_int_equal(insitu_tcp_conn_accept_icresp(&c, &r, &err), 0);
 }
 
 /* Transfer windows: contiguous offsets, inside the window, LAST where it belongs. */

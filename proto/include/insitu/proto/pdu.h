@@ -373,7 +373,7 @@ int insitu_tcp_conn_init(struct insitu_tcp_conn *c, enum insitu_tcp_role role,
  *
  * Digests are those both sides want; HPDA and MAXR2T come from the host; CPDA and
  * MAXH2CDATA are ours. The connection becomes ESTABLISHED.
- * Return: 0 or -EINVAL (wrong role/state).
+ * Return: 0 or -EINVAL (wrong role/state, or an ICReq the parser would have refused).
  */
 int insitu_tcp_conn_accept_icreq(struct insitu_tcp_conn *c, const struct insitu_tcp_icreq *icreq,
 				 struct insitu_tcp_icresp *icresp, struct insitu_tcp_error *err);
@@ -383,7 +383,8 @@ int insitu_tcp_conn_accept_icreq(struct insitu_tcp_conn *c, const struct insitu_
  *
  * The parser already refused digests we did not ask for. A digest we asked for but the
  * controller declined is a policy choice the spec leaves to the host; this function accepts
- * it (the connection runs without it). Return: 0 or -EINVAL (wrong role/state).
+ * it (the connection runs without it). Return: 0 or -EINVAL (wrong role/state, or an
+ * ICResp the parser would have refused).
  */
 int insitu_tcp_conn_accept_icresp(struct insitu_tcp_conn *c, const struct insitu_tcp_icresp *icresp,
 				  struct insitu_tcp_error *err);

@@ -221,7 +221,7 @@ static int add_arg_rules(scmp_filter_ctx ctx, uint32_t arch, struct cl_error *er
 
 	for (size_t i = 0; i < sizeof(personality_allowed) / sizeof(personality_allowed[0]); i++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr_pers, 1,
-					    SCMP_A0(SCMP_CMP_EQ, personality_allowed[i]));
+					    SCMP_A0(SCMP_CMP_EQ, personality_allowed[i], 0));
 		if (rc < 0)
 			return cl_error_set(err, rc, "seccomp policy: personality rule");
 	}

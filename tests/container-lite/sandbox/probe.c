@@ -317,6 +317,9 @@ static int forkbomb(void)
 	}
 }
 
+/* The chunks stay reachable through a volatile head, or a compiler may drop them. */
+static void *volatile membomb_head;
+
 static int membomb(void)
 {
 	for (;;) {
@@ -324,6 +327,9 @@ static int membomb(void)
 		if (!p)
 			return ENOMEM;
 		memset(p, 0x5a, 1 << 20);
+		void *prev = membomb_head;
+		memcpy(p, &prev, sizeof(prev));
+		membomb_head = p;
 	}
 }
 

@@ -3,11 +3,10 @@
  * only (while it still needs its capabilities), then for good. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "sandbox_internal.h"
 
@@ -58,14 +57,20 @@ int cl_sbx_user_write_maps(pid_t pid, const struct cl_sandbox_spec *spec, bool p
 	return write_proc_file(pid, "gid_map", line, err);
 }
 
+/* The child is a fork-like copy of a possibly multi-threaded supervisor, but it has only one
+ * thread. glibc's set*id() apply a change to every thread it knows of: they signal the
+ * supervisor's other threads, which do not exist here, and wait for them forever. So the
+ * child changes its credentials with the raw system calls, which act on the caller only. */
+
 /* File-system ids only: files the child creates in its own tmpfs must be owned by an id
  * mapped in the namespace (the host root it may still run as is not). */
 int cl_sbx_user_fs_ids(const struct cl_sandbox_spec *spec, struct cl_error *err)
 {
-	setfsgid(spec->gid);
-	setfsuid(spec->uid);
+	syscall(SYS_setfsgid, spec->gid);
+	syscall(SYS_setfsuid, spec->uid);
 	/* setfs*id report the previous id, not errors: ask again to see the current one. */
-	if ((uid_t)setfsuid(spec->uid) != spec->uid || (gid_t)setfsgid(spec->gid) != spec->gid)
+	if ((uid_t)syscall(SYS_setfsuid, spec->uid) != spec->uid ||
+	    (gid_t)syscall(SYS_setfsgid, spec->gid) != spec->gid)
 		return cl_error_set(err, -EPERM, "user namespace: cannot take file-system ids "
 				    "%u:%u", (unsigned)spec->uid, (unsigned)spec->gid);
 	return 0;
@@ -74,15 +79,15 @@ int cl_sbx_user_fs_ids(const struct cl_sandbox_spec *spec, struct cl_error *err)
 int cl_sbx_user_switch(const struct cl_sandbox_spec *spec, bool privileged,
 		       struct cl_error *err)
 {
-	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+	if (syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0)
 		return cl_error_set(err, -errno, "user namespace: setresgid(%u): %s",
 				    (unsigned)spec->gid, cl_sbx_errstr(errno));
 	/* Host root's supplementary groups (gid 0!) must not follow it inside. An
 	 * unprivileged caller's namespace denies setgroups; its groups are its own. */
-	if (privileged && setgroups(0, NULL) < 0)
+	if (privileged && syscall(SYS_setgroups, 0, NULL) < 0)
 		return cl_error_set(err, -errno, "user namespace: setgroups(0): %s",
 				    cl_sbx_errstr(errno));
-	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+	if (syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0)
 		return cl_error_set(err, -errno, "user namespace: setresuid(%u): %s",
 				    (unsigned)spec->uid, cl_sbx_errstr(errno));
 	return 0;

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -994,6 +995,68 @@ static int case_options(struct fixture *f)
 	return 0;
 }
 
+/* Concurrent runs from several threads (as insitu-fw's job runner does): each gets its own
+ * output and exit code, and no run sees another run's pipes. */
+struct thread_run {
+	const struct fixture *f;
+	int index, rounds, bad;
+	char msg[sizeof(((struct cl_error *)0)->msg) + 64];
+};
+
+static void *thread_main(void *arg)
+{
+	struct thread_run *t = arg;
+	for (int r = 0; r < t->rounds && !t->bad; r++) {
+		char code[16], bytes[16];
+		snprintf(code, sizeof(code), "%d", 10 + t->index);
+		snprintf(bytes, sizeof(bytes), "%d", 1000 * (t->index + 1));
+		struct cl_sandbox_spec s;
+		cl_sandbox_spec_init(&s);
+		s.rootfs = t->f->rootfs;
+		/* output, then exit with the thread's code: two runs per round. */
+		const char *const out_argv[] = { "/bin/probe", "output", bytes, "0", NULL };
+		const char *const exit_argv[] = { "/bin/probe", "exit", code, NULL };
+		struct cl_sandbox_result res;
+		struct cl_error err;
+		cl_error_clear(&err);
+		s.argv = out_argv;
+		if (cl_sandbox_run(&s, &res, &err) < 0 || res.outcome != CL_SANDBOX_EXITED ||
+		    res.exit_code != 0 || res.out.len != (size_t)(1000 * (t->index + 1))) {
+			t->bad = 1;
+			snprintf(t->msg, sizeof(t->msg), "thread %d output run: %s len %zu",
+				 t->index, err.msg, res.out.len);
+		}
+		cl_sandbox_result_free(&res);
+		s.argv = exit_argv;
+		if (!t->bad && (cl_sandbox_run(&s, &res, &err) < 0 ||
+				res.outcome != CL_SANDBOX_EXITED || res.exit_code != 10 + t->index)) {
+			t->bad = 1;
+			snprintf(t->msg, sizeof(t->msg), "thread %d exit run: %s code %d", t->index,
+				 err.msg, res.exit_code);
+		}
+		cl_sandbox_result_free(&res);
+	}
+	return NULL;
+}
+
+static int case_threads(struct fixture *f)
+{
+	expect_errno(f, NULL, PROBE("exit", "0"), 0);
+	if (clone_refused)
+		return SKIP;
+	struct thread_run t[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct thread_run){ .f = f, .index = i, .rounds = 10 };
+		CHECK(pthread_create(&th[i], NULL, thread_main, &t[i]) == 0, "pthread_create");
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(!t[i].bad, "%s", t[i].msg);
+	}
+	return 0;
+}
+
 /* The driver: what `container-lite run` will look like from a shell. */
 static int case_cli(struct fixture *f)
 {
@@ -1047,6 +1110,7 @@ static const struct {
 	{ "cgroup-select", case_cgroup_select },
 	{ "options", case_options },
 	{ "cli", case_cli },
+	{ "threads", case_threads },
 };
 
 int main(int argc, char **argv)

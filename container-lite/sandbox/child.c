@@ -75,6 +75,8 @@ static int setup(struct cl_sbx_child *c, struct cl_error *err)
 	wait_for_go(c); /* maps written, cgroup joined */
 
 	rc = cl_sbx_ns_enter_cgroup(err);
+	if (rc == 0)
+		rc = cl_sbx_pid_init_find_cmdline(c, err);
 	if (rc < 0)
 		return rc;
 

@@ -73,6 +73,7 @@ struct cl_sbx_child {
 	int go_fd;             /* read end, O_CLOEXEC */
 	struct rlimit rlim[RLIM_NLIMITS];
 	bool rlim_set[RLIM_NLIMITS];
+	uintptr_t arg_start, arg_end; /* init's copy of the supervisor's argv, to blank */
 };
 
 /* child.c: runs in the new namespaces; never returns. */
@@ -133,6 +134,7 @@ int cl_sbx_ns_set_hostname(const char *name, struct cl_error *err);
 unsigned long cl_sbx_ns_clone_flags(void);
 
 /* ns_pid.c */
+int cl_sbx_pid_init_find_cmdline(struct cl_sbx_child *c, struct cl_error *err);
 __attribute__((noreturn)) void cl_sbx_pid_init_run(struct cl_sbx_child *c);
 
 /* seccomp.c */

@@ -717,6 +717,18 @@ static int case_namespaces(struct fixture *f)
 	expect(f, NULL, PROBE("ls", "/dev"), CL_SANDBOX_EXITED, 0,
 	       "fd full null random stderr stdin stdout urandom zero\n");
 	expect(f, NULL, PROBE("ls", "/"), CL_SANDBOX_EXITED, 0, "bin dev etc proc tmp\n");
+	/* init is a copy of the supervisor: its command line must not show through. */
+	struct cl_sandbox_result cmd;
+	struct cl_error cerr;
+	struct cl_sandbox_spec cs;
+	cl_sandbox_spec_init(&cs);
+	CHECK(run(f, &cs, PROBE("cat", "/proc/1/cmdline"), &cmd, &cerr) == 0, "%s", cerr.msg);
+	bool blank = cmd.out.data != NULL;
+	for (size_t i = 0; blank && i < cmd.out.len; i++)
+		blank = cmd.out.data[i] == '\0';
+	CHECK(blank, "/proc/1/cmdline shows \"%s\"", cmd.out.data ? cmd.out.data : "");
+	cl_sandbox_result_free(&cmd);
+	expect_errno(f, NULL, PROBE("open", "/proc/1/environ"), EACCES);
 	/* IPC: a host segment is not visible. */
 	const key_t key = (key_t)(0x5a000000 | (getpid() & 0xffff));
 	const int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);

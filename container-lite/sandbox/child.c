@@ -53,7 +53,7 @@ static void wait_for_go(const struct cl_sbx_child *c)
 }
 
 /* The parent-death signal is cleared by credential changes; set it again and check the
- * supervisor did not die in between (its end of the go pipe would have hung up). */
+ * supervisor did not die in between (its end of the go channel would have hung up). */
 static void watch_supervisor(const struct cl_sbx_child *c)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -119,6 +119,14 @@ static int setup(struct cl_sbx_child *c, struct cl_error *err)
 		return cl_error_set(err, -errno, "prctl(PR_SET_DUMPABLE): %s",
 				    cl_sbx_errstr(errno));
 	/* Last: after this only fork, execve, wait4, write and exit are left to do. */
+	struct sock_fprog received;
+	if (!c->seccomp) {
+		rc = cl_sbx_seccomp_receive(c->bpf_fd, &received, err);
+		close(c->bpf_fd);
+		if (rc < 0)
+			return rc;
+		c->seccomp = &received;
+	}
 	return cl_sbx_seccomp_load(c->seccomp, err);
 }
 

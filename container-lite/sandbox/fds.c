@@ -1,6 +1,6 @@
 /* Which file descriptors enter the sandbox. The first thing the child does: the intended
  * descriptors are moved to 0, 1, 2 (stdio) and 3.. (the caller's pass_fds), the child's own
- * report and go pipes to higher numbers with O_CLOEXEC, and every other descriptor the
+ * pipes (report, go, seccomp program) to higher numbers with O_CLOEXEC, and every other descriptor the
  * supervisor had open (sockets, directories, other runs' pipes) is closed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@ void cl_sbx_fds_close_range(unsigned int first, unsigned int last)
 int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err)
 {
 	const int n = c->n_fds;
-	int tmp[3 + CL_SANDBOX_MAX_PASS_FDS + 2];
+	int tmp[3 + CL_SANDBOX_MAX_PASS_FDS + 3];
 
 	/* Above every descriptor involved, so no dup lands on a source still needed. */
 	int base = n;
@@ -41,6 +41,8 @@ int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err)
 		base = c->report_fd + 1;
 	if (c->go_fd >= base)
 		base = c->go_fd + 1;
+	if (c->bpf_fd >= base)
+		base = c->bpf_fd + 1;
 
 	for (int i = 0; i < n; i++) {
 		tmp[i] = fcntl(c->src_fds[i], F_DUPFD_CLOEXEC, base);
@@ -50,15 +52,18 @@ int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err)
 	}
 	const int report = fcntl(c->report_fd, F_DUPFD_CLOEXEC, base);
 	const int go = report < 0 ? -1 : fcntl(c->go_fd, F_DUPFD_CLOEXEC, base);
-	if (report < 0 || go < 0)
-		return cl_error_set(err, -errno, "descriptors: duplicate the report/go pipes: %s",
+	const int bpf = go < 0 || c->bpf_fd < 0 ? -1 : fcntl(c->bpf_fd, F_DUPFD_CLOEXEC, base);
+	if (report < 0 || go < 0 || (c->bpf_fd >= 0 && bpf < 0))
+		return cl_error_set(err, -errno, "descriptors: duplicate the child's pipes: %s",
 				    cl_sbx_errstr(errno));
 	tmp[n] = report;
 	tmp[n + 1] = go;
+	int nk = n + 2;
+	if (bpf >= 0)
+		tmp[nk++] = bpf;
 
 	/* Close everything that is not one of the copies: sort them, close the gaps. */
-	int keep[3 + CL_SANDBOX_MAX_PASS_FDS + 2];
-	const int nk = n + 2;
+	int keep[3 + CL_SANDBOX_MAX_PASS_FDS + 3];
 	for (int i = 0; i < nk; i++) {
 		int v = tmp[i], j = i;
 		while (j > 0 && keep[j - 1] > v) {
@@ -76,6 +81,7 @@ int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err)
 	cl_sbx_fds_close_range(next, ~0u);
 	c->report_fd = report;
 	c->go_fd = go;
+	c->bpf_fd = bpf;
 
 	/* Into place; dup2 clears O_CLOEXEC on the target, so exactly these are inherited. */
 	for (int i = 0; i < n; i++) {

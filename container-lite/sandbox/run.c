@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -130,14 +131,27 @@ static int make_pipe(int p[2], bool nonblocking_read, const char *what, struct c
 	return 0;
 }
 
+/* The supervisor-to-child channels (go byte, seccomp program): a socket pair, so a write
+ * to a child that already died is EPIPE, never a SIGPIPE in the caller's process. */
+static int make_channel(int p[2], const char *what, struct cl_error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return cl_error_set(err, -errno, "sandbox: %s channel: %s", what,
+				    cl_sbx_errstr(errno));
+	p[0] = sv[0]; /* the child's end */
+	p[1] = sv[1]; /* ours */
+	return 0;
+}
+
 struct run_fds {
-	int report[2], go[2], out[2], err[2], null;
+	int report[2], go[2], out[2], err[2], bpf[2], null;
 };
 
 static void close_run_fds(struct run_fds *f)
 {
 	int *all[] = { &f->report[0], &f->report[1], &f->go[0], &f->go[1], &f->out[0],
-		       &f->out[1], &f->err[0], &f->err[1], &f->null };
+		       &f->out[1], &f->err[0], &f->err[1], &f->bpf[0], &f->bpf[1], &f->null };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		cl_sbx_closep(all[i]);
 		*all[i] = -1;
@@ -164,14 +178,14 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 	memset(&c, 0, sizeof(c));
 	c.spec = spec;
 	c.privileged = geteuid() == 0;
-	c.seccomp = cl_sbx_seccomp_native(err);
-	if (!c.seccomp)
-		return err->code;
+	/* Compiled already (a long-lived caller), or compiled below while the child sets up
+	 * its namespaces, then sent to it. */
+	c.seccomp = cl_sbx_seccomp_native_if_built();
 	rc = cl_sbx_rlimits_prepare(&c, spec, err);
 	if (rc < 0)
 		return rc;
 
-	struct run_fds f = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
+	struct run_fds f = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	struct cl_sbx_cgroup cg = { 0 };
 	pid_t pid = -1;
 	int pidfd = -1;
@@ -183,11 +197,13 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 	}
 	rc = make_pipe(f.report, true, "report", err);
 	if (rc == 0)
-		rc = make_pipe(f.go, false, "go", err);
+		rc = make_channel(f.go, "go", err);
 	if (rc == 0 && spec->stdout_fd == CL_SANDBOX_FD_CAPTURE)
 		rc = make_pipe(f.out, true, "stdout", err);
 	if (rc == 0 && spec->stderr_fd == CL_SANDBOX_FD_CAPTURE)
 		rc = make_pipe(f.err, true, "stderr", err);
+	if (rc == 0 && !c.seccomp)
+		rc = make_channel(f.bpf, "seccomp", err);
 	if (rc < 0)
 		goto out;
 	f.null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -203,6 +219,7 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 	c.n_fds = 3 + (int)spec->n_pass_fds;
 	c.report_fd = f.report[1];
 	c.go_fd = f.go[0];
+	c.bpf_fd = f.bpf[0];
 
 	rc = cl_sbx_cgroup_create(&cg, spec, err);
 	if (rc < 0)
@@ -232,14 +249,27 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 	cl_sbx_closep(&f.go[0]);
 	cl_sbx_closep(&f.out[1]);
 	cl_sbx_closep(&f.err[1]);
-	f.report[1] = f.go[0] = f.out[1] = f.err[1] = -1;
+	cl_sbx_closep(&f.bpf[0]);
+	f.report[1] = f.go[0] = f.out[1] = f.err[1] = f.bpf[0] = -1;
 
 	rc = cl_sbx_user_write_maps(pid, spec, c.privileged, err);
 	if (rc == 0)
 		rc = cl_sbx_cgroup_attach(&cg, pid, err);
-	if (rc == 0 && write(f.go[1], "g", 1) != 1)
-		rc = cl_error_set(err, -errno, "sandbox: release the child: %s",
+	struct cl_error send_err;
+	cl_error_clear(&send_err);
+	if (rc == 0 && send(f.go[1], "g", 1, MSG_NOSIGNAL) != 1)
+		rc = cl_error_set(&send_err, -errno, "sandbox: release the child: %s",
 				  cl_sbx_errstr(errno));
+	if (rc == 0 && !c.seccomp) {
+		const struct sock_fprog *prog = cl_sbx_seccomp_native(err);
+		rc = prog ? cl_sbx_seccomp_send(f.bpf[1], prog, &send_err) : err->code;
+		cl_sbx_closep(&f.bpf[1]);
+		f.bpf[1] = -1;
+	}
+	if (send_err.code == -EPIPE || send_err.code == -ECONNRESET)
+		rc = 0; /* the child failed its setup and exited: its report says why */
+	else if (send_err.code < 0)
+		cl_error_set(err, send_err.code, "%s", send_err.msg);
 	if (rc < 0) {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {

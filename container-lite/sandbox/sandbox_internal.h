@@ -71,6 +71,8 @@ struct cl_sbx_child {
 	int n_fds;
 	int report_fd;         /* write end, O_CLOEXEC */
 	int go_fd;             /* read end, O_CLOEXEC */
+	int bpf_fd;            /* read end: the seccomp program, when the supervisor compiles
+				* it while the child sets up (seccomp == NULL); else -1 */
 	struct rlimit rlim[RLIM_NLIMITS];
 	bool rlim_set[RLIM_NLIMITS];
 	uintptr_t arg_start, arg_end; /* init's copy of the supervisor's argv, to blank */
@@ -144,6 +146,9 @@ struct cl_sbx_bpf {
 int cl_sbx_seccomp_build(uint32_t scmp_arch, struct cl_sbx_bpf *out, struct cl_error *err);
 void cl_sbx_seccomp_free(struct cl_sbx_bpf *bpf);
 const struct sock_fprog *cl_sbx_seccomp_native(struct cl_error *err);
+const struct sock_fprog *cl_sbx_seccomp_native_if_built(void);
+int cl_sbx_seccomp_send(int fd, const struct sock_fprog *prog, struct cl_error *err);
+int cl_sbx_seccomp_receive(int fd, struct sock_fprog *prog, struct cl_error *err);
 int cl_sbx_seccomp_load(const struct sock_fprog *prog, struct cl_error *err);
 /* The policy tables, exposed for the tests that check every name resolves. */
 extern const char *const cl_sbx_seccomp_allowed[];

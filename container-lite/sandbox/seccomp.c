@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -318,10 +319,19 @@ void cl_sbx_seccomp_free(struct cl_sbx_bpf *bpf)
 static pthread_once_t native_once = PTHREAD_ONCE_INIT;
 static struct cl_sbx_bpf native_bpf;
 static struct cl_error native_err;
+static atomic_bool native_built;
 
 static void build_native(void)
 {
-	cl_sbx_seccomp_build(seccomp_arch_native(), &native_bpf, &native_err);
+	if (cl_sbx_seccomp_build(seccomp_arch_native(), &native_bpf, &native_err) == 0)
+		atomic_store_explicit(&native_built, true, memory_order_release);
+}
+
+/* The cached program, or NULL when it has not been compiled yet (never compiles). */
+const struct sock_fprog *cl_sbx_seccomp_native_if_built(void)
+{
+	return atomic_load_explicit(&native_built, memory_order_acquire) ? &native_bpf.prog
+									 : NULL;
 }
 
 const struct sock_fprog *cl_sbx_seccomp_native(struct cl_error *err)
@@ -332,6 +342,60 @@ const struct sock_fprog *cl_sbx_seccomp_native(struct cl_error *err)
 		return NULL;
 	}
 	return &native_bpf.prog;
+}
+
+/* The first run of a process compiles the program after clone(), while the child sets up
+ * its namespaces, and sends it over a socket: length, then the instructions. */
+int cl_sbx_seccomp_send(int fd, const struct sock_fprog *prog, struct cl_error *err)
+{
+	const uint16_t len = prog->len;
+	if (send(fd, &len, sizeof(len), MSG_NOSIGNAL) != (ssize_t)sizeof(len))
+		return cl_error_set(err, -errno, "seccomp: send the program: %s",
+				    cl_sbx_errstr(errno));
+	const size_t bytes = len * sizeof(struct sock_filter);
+	for (size_t done = 0; done < bytes;) {
+		const ssize_t n = send(fd, (const char *)prog->filter + done, bytes - done,
+				       MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return cl_error_set(err, -errno, "seccomp: send the program: %s",
+					    cl_sbx_errstr(errno));
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* In the child, which must not allocate: a static buffer, private to the child's copy. */
+static struct sock_filter received[BPF_MAXINSNS];
+
+int cl_sbx_seccomp_receive(int fd, struct sock_fprog *prog, struct cl_error *err)
+{
+	uint16_t len = 0;
+	size_t bytes = sizeof(len), done = 0;
+	char *dst = (char *)&len;
+	for (int part = 0; part < 2; part++) {
+		while (done < bytes) {
+			const ssize_t n = read(fd, dst + done, bytes - done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return cl_error_set(err, n < 0 ? -errno : -EPIPE,
+						    "seccomp: the supervisor sent no program");
+			done += (size_t)n;
+		}
+		if (part == 0) {
+			if (len == 0 || len > BPF_MAXINSNS)
+				return cl_error_set(err, -EINVAL, "seccomp: program of %u "
+						    "instructions", len);
+			dst = (char *)received;
+			bytes = len * sizeof(struct sock_filter);
+			done = 0;
+		}
+	}
+	prog->len = len;
+	prog->filter = received;
+	return 0;
 }
 
 /* Runs in the sandbox's init, after every other step: no-new-privs, then the filter. */

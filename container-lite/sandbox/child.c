@@ -118,16 +118,18 @@ static int setup(struct cl_sbx_child *c, struct cl_error *err)
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return cl_error_set(err, -errno, "prctl(PR_SET_DUMPABLE): %s",
 				    cl_sbx_errstr(errno));
-	/* Last: after this only fork, execve, wait4, write and exit are left to do. */
+	/* Last: after this only init's clone, the program's execve, and init's wait4, write
+	 * and exit are left to do. */
+	const struct sock_fprog *prog = c->seccomp;
 	struct sock_fprog received;
-	if (!c->seccomp) {
+	if (!prog) {
 		rc = cl_sbx_seccomp_receive(c->bpf_fd, &received, err);
 		close(c->bpf_fd);
 		if (rc < 0)
 			return rc;
-		c->seccomp = &received;
+		prog = &received;
 	}
-	return cl_sbx_seccomp_load(c->seccomp, err);
+	return cl_sbx_seccomp_load(prog, err);
 }
 
 void cl_sbx_child_main(struct cl_sbx_child *c)

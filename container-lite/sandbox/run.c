@@ -281,15 +281,16 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 		.pid = pid,
 		.pidfd = pidfd,
 		.report_fd = f.report[0],
+		.out.fd = f.out[0],
+		.err.fd = f.err[0],
 		.timeout_ms = spec->timeout_ms,
 		.cgroup = cg.version ? &cg : NULL,
 	};
-	f.report[0] = -1; /* supervise owns it */
-	rc = cl_sbx_capture_init(&s.out, f.out[0], spec->stdout_max, &result->out, err);
+	f.report[0] = f.out[0] = f.err[0] = -1; /* s owns them now */
+	rc = cl_sbx_capture_init(&s.out, s.out.fd, spec->stdout_max, &result->out, err);
 	if (rc == 0)
-		rc = cl_sbx_capture_init(&s.err, f.err[0], spec->stderr_max, &result->err, err);
+		rc = cl_sbx_capture_init(&s.err, s.err.fd, spec->stderr_max, &result->err, err);
 	if (rc == 0) {
-		f.out[0] = f.err[0] = -1;
 		rc = cl_sbx_supervise(&s, result, err);
 	} else {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

@@ -61,6 +61,19 @@ EOF
 }
 make_bundle "$work/crun-plain" plain
 make_bundle "$work/crun-limits" limits
+# And crun as `crun spec` makes it, for reference: no user namespace, more mounts (/sys,
+# /dev/pts, /dev/shm, /dev/mqueue, /sys/fs/cgroup), masked and read-only /proc paths, a
+# cgroup; only the command and the terminal changed.
+mkdir -p "$work/crun-stock"
+ln -s "$rootfs" "$work/crun-stock/rootfs"
+(cd "$work/crun-stock" && crun spec)
+python3 - "$work/crun-stock/config.json" <<'EOF2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF2
 
 cat >"$work/bench.sh" <<EOF
 set -e
@@ -68,6 +81,7 @@ umount /sys/fs/cgroup/unified 2>/dev/null || true
 hyperfine -N --style basic --warmup 20 --runs $runs --export-json $work/plain.json \
   -n ours "$driver $rootfs /bin/true" \
   -n crun "crun --cgroup-manager=disabled run --bundle $work/crun-plain cl-bench-\$\$" \
+  -n "crun (stock spec)" "crun run --bundle $work/crun-stock cl-bench-s-\$\$" \
   -n bwrap "bwrap --unshare-all --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
 hyperfine -N --style basic --warmup 20 --runs $runs --export-json $work/limits.json \
   -n ours "$driver --memory 256M --pids 1024 $rootfs /bin/true" \
@@ -94,7 +108,7 @@ for cfg in ("plain", "limits"):
     for k, v in m.items():
         print(f"  {k:18s} {v:7.2f} ms")
     for ours in ("ours", "ours (in-process)"):
-        for peer in ("crun", "bwrap"):
+        for peer in ("crun", "crun (stock spec)", "bwrap"):
             if peer in m:
                 print(f"  {ours} / {peer}: {m[ours] / m[peer]:.2f}")
 print("differences: crun runs without seccomp (crun spec has none) and with its default")

@@ -4,6 +4,7 @@
  * errno, an exit code, a signal, OOM or timeout, captured bytes, host-side effects.
  *   cl-sandbox-test CASE      exit 0 pass, 1 fail, 77 skip (with the reason) */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +234,37 @@ static int require_cgroup(const struct cl_sandbox_limits *limits)
 	return 0;
 }
 
+/* Counts the per-run cgroups of this process ("cl-PID-N") left in the hierarchies a run
+ * could have used: v1 controller directories and the v2 mount, below our own cgroup. */
+static int leftover_cgroups(void)
+{
+	char own[PATH_MAX], dir[PATH_MAX + 64], prefix[32];
+	snprintf(prefix, sizeof(prefix), "cl-%d-", (int)getpid());
+	int found = 0;
+	static const char *const v1[] = { "memory", "pids", "cpu" };
+	struct cl_error err;
+	for (int i = 0; i < 5; i++) {
+		cl_error_clear(&err);
+		const bool is_v1 = i < 3;
+		if (cl_sbx_cg_own_path(is_v1 ? 1 : 2, is_v1 ? v1[i] : NULL, own, sizeof(own),
+				       &err) < 0)
+			continue;
+		if (is_v1)
+			snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s", v1[i], own);
+		else
+			snprintf(dir, sizeof(dir), "%s%s",
+				 i == 3 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", own);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		for (struct dirent *e; (e = readdir(d));)
+			if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+				found++;
+		closedir(d);
+	}
+	return found;
+}
+
 /* ---------------------------------------------------------------- cases ---- */
 
 static int native_outcome(const char *const *args, int *status)
@@ -380,6 +412,7 @@ static int case_pids_limit(struct fixture *f)
 	CHECK(res.cgroup_version == 1 || res.cgroup_version == 2, "cgroup v%d",
 	      res.cgroup_version);
 	cl_sandbox_result_free(&res);
+	CHECK(leftover_cgroups() == 0, "the per-run cgroup was not removed");
 	return 0;
 }
 
@@ -407,6 +440,7 @@ static int case_memory_limit(struct fixture *f)
 	cl_sandbox_result_free(&res);
 	/* A program that stays under the limit is not called OOM. */
 	expect(f, &s, PROBE("exit", "0"), CL_SANDBOX_EXITED, 0, NULL);
+	CHECK(leftover_cgroups() == 0, "a per-run cgroup was not removed");
 	return 0;
 }
 
@@ -430,6 +464,7 @@ static int case_cpu_limit(struct fixture *f)
 	CHECK(res.cpu_throttled >= 1, "throttled %llu times",
 	      (unsigned long long)res.cpu_throttled);
 	cl_sandbox_result_free(&res);
+	CHECK(leftover_cgroups() == 0, "the per-run cgroup was not removed");
 	return 0;
 }
 

@@ -46,7 +46,7 @@ static int failures;
 /* ---------------------------------------------------------------- fixture ---- */
 
 struct fixture {
-	char dir[64];      /* /tmp/cl-sbx-XXXXXX, 0755 */
+	char dir[64];      /* /tmp/cl-sbx-CASE-XXXXXX, 0755 */
 	char rootfs[96];   /* dir/rootfs */
 	char host[96];     /* dir/host: host-only files, never bound */
 };
@@ -115,9 +115,9 @@ static bool read_text(const char *path, char *buf, size_t size)
 	return true;
 }
 
-static int fixture_setup(struct fixture *f)
+static int fixture_setup(struct fixture *f, const char *name)
 {
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cl-sbx-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cl-sbx-%.20s-XXXXXX", name);
 	if (!mkdtemp(f->dir) || chmod(f->dir, 0755) < 0)
 		return -errno;
 	snprintf(f->rootfs, sizeof(f->rootfs), "%s/rootfs", f->dir);
@@ -1173,7 +1173,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cases[i].name) != 0)
 			continue;
 		struct fixture f;
-		const int rc = fixture_setup(&f);
+		const int rc = fixture_setup(&f, cases[i].name);
 		if (rc < 0) {
 			fprintf(stderr, "FAIL: building the test rootfs in %s: %s\n", f.dir,
 				strerror(-rc));

@@ -12,7 +12,7 @@ packages=(
   libcmocka-dev liburing-dev libxxhash-dev libzstd-dev libssl-dev libjson-c-dev libisal-dev
   libnvme-dev libarchive-dev libseccomp-dev libcap-dev
   # tools the tests and benchmarks drive as peers
-  xxhash util-linux procps python3 hyperfine crun bubblewrap umoci
+  xxhash util-linux procps python3 hyperfine crun bubblewrap umoci busybox-static
 )
 
 missing=()

@@ -139,6 +139,27 @@ void dd_io_close(struct dd_io *io)
 {
 	if (!io)
 		return;
+	if (io->ring_ok) {
+		/* I/O the kernel still owns may write into buffers about to be freed: let it end
+		 * (its callbacks are not run; a crash leaves exactly what completed) */
+		if (io->prepared)
+			io_uring_submit(&io->ring);
+		io->inflight += io->prepared;
+		while (io->inflight > 0) {
+			struct io_uring_cqe *cqe;
+			int rc = io_uring_wait_cqe(&io->ring, &cqe);
+			if (rc == -EINTR)
+				continue;
+			if (rc < 0)
+				break;
+			io_uring_cqe_seen(&io->ring, cqe);
+			io->inflight--;
+		}
+	}
+	/* the ring is torn down asynchronously and may hold the file a little longer: release
+	 * the volume lock now so a reopen does not see it */
+	if (io->fd >= 0)
+		flock(io->fd, LOCK_UN);
 	if (io->ring_ok)
 		io_uring_queue_exit(&io->ring);
 	if (io->event_fd >= 0)

@@ -303,17 +303,30 @@ static bool cand_push(struct dd_op *op, uint32_t pbn)
 	return true;
 }
 
+/* Adds the index's candidates for the op's key that it has not tried yet; returns how many. */
+static uint32_t collect_candidates(struct dd_op *op)
+{
+	struct dedup_volume *v = op->vol;
+	struct dd_index_iter it;
+	uint32_t p, before = op->ncand;
+	dd_index_iter_start(&v->index, op->key, &it);
+	while (dd_index_iter_next(&v->index, &it, &p)) {
+		bool tried = false;
+		for (uint32_t i = 0; i < before && !tried; i++)
+			tried = op->cand[i] == p;
+		if (!tried && !cand_push(op, p))
+			break;
+	}
+	return op->ncand - before;
+}
+
 /* The fingerprint is known: collect the index's candidates (DESIGN.md §3.1 steps 3-4). */
 static void op_hashed(struct dd_op *op)
 {
 	struct dedup_volume *v = op->vol;
 	op->ncand = op->icand = 0;
-	struct dd_index_iter it;
-	uint32_t p;
-	dd_index_iter_start(&v->index, op->key, &it);
-	while (dd_index_iter_next(&v->index, &it, &p))
-		if (!cand_push(op, p))
-			break;
+	op->waited = false;
+	collect_candidates(op);
 	/* registered from the lookup on, so no candidate is reused while it is examined */
 	if (!op->reader.active)
 		dd_reader_register(v, &op->reader);
@@ -352,8 +365,18 @@ static void op_next_candidate(struct dd_op *op)
 		}
 		op->pbn = p;
 		op->state = OP_VERIFY_IO;
+		op->waited = true;
 		op_queue_io(op, DEDUP_IO_READ, op->bounce, p);
 		return;
+	}
+	/* while this op read, another may have started writing the same data (typically the
+	 * next copy of a block that just saturated): look again before allocating one more */
+	if (op->waited) {
+		op->waited = false;
+		if (collect_candidates(op) > 0) {
+			op_next_candidate(op);
+			return;
+		}
 	}
 	op_allocate(op);
 }

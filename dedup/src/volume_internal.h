@@ -53,6 +53,7 @@ struct dd_op {
 	uint32_t pending_map;  /* map value waiting for journal space */
 	bool pending_alloc;
 	bool saw_saturated;    /* a key-matching candidate was skipped at 254 references */
+	bool waited;           /* did asynchronous verify reads since collecting candidates */
 	uint32_t *cand;        /* candidate PBNs from the index, in probe order */
 	uint32_t ncand, icand, cand_cap;
 	uint32_t cand_inline[4];

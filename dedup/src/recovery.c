@@ -292,8 +292,9 @@ static int walk_journal(struct dedup_volume *v, struct recovery *rv, struct dedu
 		if (b->h.seq != seq)
 			break; /* a block of an earlier lap: the end of the chain */
 		if (b->generation > v->generation || b->generation < prev_gen) {
-			dd_report(v, "journal ends before seq %llu: block %llu was written by "
-				  "generation %llu after a crash of generation %llu", (unsigned long long)seq,
+			dd_report(v, "journal ends before seq %llu: block %llu is from generation "
+				  "%llu, the block before it from generation %llu (left over from "
+				  "before a crash, not replayed)", (unsigned long long)seq,
 				  (unsigned long long)blockno, (unsigned long long)b->generation,
 				  (unsigned long long)prev_gen);
 			break;

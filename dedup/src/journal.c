@@ -117,6 +117,7 @@ static void write_blocks(struct dedup_volume *v)
 		struct dd_jbuf *jb = jbuf_of(v, s);
 		struct dd_journal_block *b = jb->blk;
 		b->generation = v->generation;
+		b->durable_seq = v->durable_seq;
 		dd_block_seal(b, DD_KIND_JOURNAL, b->h.aux, s, v->nonce);
 		memset(&jb->io, 0, sizeof(jb->io));
 		jb->io.done = block_written;

@@ -97,8 +97,9 @@ _Static_assert(sizeof(struct dd_journal_entry) == 24, "journal entry is 24 bytes
 
 struct dd_journal_block {
 	struct dd_header h;
-	uint64_t generation;
-	uint8_t reserved[24];
+	uint64_t generation;  /* superblock generation of the open that wrote it */
+	uint64_t durable_seq; /* the journal was durable through this seq when it was written */
+	uint8_t reserved[16];
 	struct dd_journal_entry entries[DD_JOURNAL_ENTRIES];
 } __attribute__((packed));
 _Static_assert(sizeof(struct dd_journal_block) == DD_BLOCK_SIZE, "journal block is one block");

@@ -308,6 +308,27 @@ static int walk_journal(struct dedup_volume *v, struct recovery *rv, struct dedu
 	}
 	rv->chain_end = seq - 1;
 
+	/* a torn end and a damaged block in the middle look alike; a later block of the same
+	 * lap that was written when the missing one was already durable tells them apart */
+	for (uint32_t d = 1; d < l->journal_blocks; d++) {
+		uint64_t later = seq + d, pos = later % l->journal_blocks;
+		const struct dd_journal_block *b =
+			(const struct dd_journal_block *)(rv->journal + pos * DD_BLOCK_SIZE);
+		struct dedup_error e = {0};
+		if (dd_block_verify(b, DD_KIND_JOURNAL, v->nonce, "journal block", 0, &e) < 0 ||
+		    b->h.seq != later || b->generation > v->generation)
+			continue;
+		if (b->durable_seq >= seq)
+			return dd_err(err, -EBADMSG,
+				      "journal block seq %llu (block %llu) is damaged or missing, but "
+				      "journal block seq %llu (block %llu) was written after it was "
+				      "durable: flushed journal entries are lost, refusing to open",
+				      (unsigned long long)seq,
+				      (unsigned long long)(l->journal_start + seq % l->journal_blocks),
+				      (unsigned long long)later,
+				      (unsigned long long)(l->journal_start + pos));
+	}
+
 	/* write-ahead rule: no page may be newer than the journal it was written after */
 	for (uint64_t p = 0; p < v->total_pages; p++)
 		if (rv->lsn[p] > rv->chain_end) {
@@ -323,6 +344,17 @@ static int walk_journal(struct dedup_volume *v, struct recovery *rv, struct dedu
 				      (unsigned long long)v->tail_seq);
 		}
 	return 0;
+}
+
+/* "unmapped", "the zero block", "PBN 12" */
+static const char *map_str(uint32_t m, char *buf, size_t len)
+{
+	if (m == DD_MAP_UNMAPPED)
+		return "unmapped";
+	if (m == DD_MAP_ZERO)
+		return "the zero block";
+	snprintf(buf, len, "PBN %u", DD_MAP_TO_PBN(m));
+	return buf;
 }
 
 static int replay(struct dedup_volume *v, struct recovery *rv, struct dedup_error *err)
@@ -346,11 +378,14 @@ static int replay(struct dedup_volume *v, struct recovery *rv, struct dedup_erro
 					      e->lba, e->old_map, e->new_map, e->flags);
 			uint64_t bp = dd_bm_page_of(v, e->lba);
 			if (rv->lsn[bp] < s) {
-				if (v->bm[e->lba] != e->old_map)
+				if (v->bm[e->lba] != e->old_map) {
+					char a[32], b2[32];
 					return dd_err(err, -EBADMSG,
 						      "journal block seq %llu (block %llu) entry %u: "
-						      "LBA %u maps to 0x%x but the entry says 0x%x", sq,
-						      bno, i, e->lba, v->bm[e->lba], e->old_map);
+						      "LBA %u maps to %s but the entry says %s", sq,
+						      bno, i, e->lba, map_str(v->bm[e->lba], a, sizeof(a)),
+						      map_str(e->old_map, b2, sizeof(b2)));
+				}
 				v->bm[e->lba] = e->new_map;
 				dd_page_mark_dirty(v, bp);
 			}

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include "dedup_test.h"
+#include "ondisk.h"
 
 #define L 256u
 
@@ -52,7 +53,18 @@ static void stale_block_after_gap(const char *path)
 	CHECK_EQ(st.journal_durable_seq, s + 1);
 	dedup_volume_crash(v);
 
-	/* s is lost, s+1 landed: the journal ends before s; both writes are gone */
+	/* make s and s+1 one commit round (s+1 written before s was durable), then lose s:
+	 * the journal ends before s and both writes are gone, as after a crash mid-round */
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	struct dd_journal_block jb;
+	CHECK(pread(fd, &jb, BS, (off_t)((2 + (s + 1) % J) * BS)) == (ssize_t)BS);
+	CHECK_EQ(jb.h.seq, s + 1);
+	CHECK_EQ(jb.durable_seq, s);
+	jb.durable_seq = s - 1;
+	dd_block_seal(&jb, DD_KIND_JOURNAL, jb.h.aux, jb.h.seq, jb.h.nonce);
+	CHECK(pwrite(fd, &jb, BS, (off_t)((2 + (s + 1) % J) * BS)) == (ssize_t)BS);
+	close(fd);
 	zero_block(path, 2 + s % J);
 	v = test_open(path, NULL);
 	CHECK_OK(v, dedup_volume_read(v, 20, 1, rd));

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RWF_DSYNC
@@ -61,8 +62,18 @@ static int open_backing(struct dd_io *io, const char *path, bool read_only, stru
 	if (io->fd < 0)
 		return dd_err(err, -errno, "cannot open backing store %s: %s", path, strerror(errno));
 
-	if (flock(io->fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+	/* after a crash the kernel finishes the dead process's in-flight I/O asynchronously,
+	 * and that I/O keeps the file (and its lock) a few milliseconds longer: wait up to 2 s
+	 * before deciding that another live process holds the volume */
+	for (int tries = 0;; tries++) {
+		if (flock(io->fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+			break;
 		int e = errno;
+		if (e == EWOULDBLOCK && tries < 200) {
+			struct timespec nap = {0, 10 * 1000 * 1000};
+			nanosleep(&nap, NULL);
+			continue;
+		}
 		if (e == EWOULDBLOCK)
 			return dd_err(err, -EBUSY,
 				      "backing store %s is in use by another process (it holds the "

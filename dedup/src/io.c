@@ -197,15 +197,14 @@ static bool prep(struct dd_io *io, struct dd_ioreq *req)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
 	if (!sqe)
 		return false;
-	char *p = (char *)req->buf + req->xfer;
 	unsigned n = req->len - req->xfer;
 	uint64_t off = req->off + req->xfer;
 	switch (req->op) {
 	case DEDUP_IO_READ:
-		io_uring_prep_read(sqe, io->fd, p, n, off);
+		io_uring_prep_read(sqe, io->fd, (char *)req->buf + req->xfer, n, off);
 		break;
 	case DEDUP_IO_WRITE:
-		io_uring_prep_write(sqe, io->fd, p, n, off);
+		io_uring_prep_write(sqe, io->fd, (char *)req->buf + req->xfer, n, off);
 		if (req->dsync)
 			sqe->rw_flags = RWF_DSYNC;
 		break;

@@ -99,7 +99,7 @@ static void round_end(struct dedup_volume *v)
 
 static void block_written(struct dd_ioreq *io, int result)
 {
-	struct dd_jbuf *jb = (struct dd_jbuf *)((char *)io - offsetof(struct dd_jbuf, io));
+	struct dd_jbuf *jb = io->owner;
 	struct dedup_volume *v = jb->vol;
 	if (result < 0)
 		dd_volume_fail(v, result, "cannot write journal block seq %llu (block %llu): %s",
@@ -121,6 +121,7 @@ static void write_blocks(struct dedup_volume *v)
 		dd_block_seal(b, DD_KIND_JOURNAL, b->h.aux, s, v->nonce);
 		memset(&jb->io, 0, sizeof(jb->io));
 		jb->io.done = block_written;
+		jb->io.owner = jb;
 		jb->io.op = DEDUP_IO_WRITE;
 		jb->io.dsync = true;
 		jb->io.buf = b;
@@ -133,8 +134,7 @@ static void write_blocks(struct dedup_volume *v)
 
 static void round_fsynced(struct dd_ioreq *io, int result)
 {
-	struct dedup_volume *v = (struct dedup_volume *)((char *)io -
-							 offsetof(struct dedup_volume, round_fsync));
+	struct dedup_volume *v = io->owner;
 	if (result < 0) {
 		dd_volume_fail(v, result, "fdatasync before journal seq %llu failed: %s",
 			       (unsigned long long)(v->durable_seq + 1), strerror(-result));
@@ -156,6 +156,7 @@ void dd_journal_kick(struct dedup_volume *v)
 		v->data_dirty = false;
 		memset(&v->round_fsync, 0, sizeof(v->round_fsync));
 		v->round_fsync.done = round_fsynced;
+		v->round_fsync.owner = v;
 		v->round_fsync.op = DEDUP_IO_FSYNC;
 		dd_io_queue(v->io, &v->round_fsync);
 		return;

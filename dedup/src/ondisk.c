@@ -121,6 +121,13 @@ int dd_layout_compute(uint64_t backing_blocks, uint64_t logical_blocks, uint32_t
 		return dd_err(err, -EINVAL, "doublewrite area of %u slots is outside 1..%u", dw_slots,
 			      DD_DW_MAX_SLOTS);
 
+	/* 16 TiB of data plus its metadata fits far below 2^36 blocks; larger values are
+	 * corruption (and would overflow the arithmetic below) */
+	if (backing_blocks > DD_MAX_BACKING_BLOCKS)
+		return dd_err(err, -EINVAL,
+			      "backing store of %llu blocks is beyond the format's limit of %llu "
+			      "blocks", (unsigned long long)backing_blocks,
+			      (unsigned long long)DD_MAX_BACKING_BLOCKS);
 	out->backing_blocks = backing_blocks;
 	out->logical_blocks = logical_blocks;
 	out->journal_blocks = journal_blocks;

@@ -40,6 +40,10 @@ enum dd_kind {
 
 #define DD_MAX_LOGICAL_BLOCKS 0xffffffffull
 #define DD_MAX_DATA_BLOCKS (0xffffffffull - DD_MAP_PBN_BASE)
+#define DD_MAX_BACKING_BLOCKS (1ull << 36) /* 256 TiB: room for the data and its metadata */
+/* Journal seqs and generations only grow; 2^62 is out of reach (146 000 years at a million
+ * journal blocks a second), so larger values are corruption and cannot wrap around. */
+#define DD_MAX_SEQ (1ull << 62)
 
 /* Common header of every metadata block (DESIGN.md §2.2). */
 struct dd_header {

@@ -61,11 +61,13 @@ static int check_super(const struct dd_superblock *sb, unsigned copy, struct dd_
 				      "%s (block %u): %s is %llu, the geometry gives %llu", what, copy,
 				      fields[i].name, (unsigned long long)fields[i].stored,
 				      (unsigned long long)fields[i].expected);
-	if (sb->journal_tail == 0 || sb->generation == 0)
+	if (sb->journal_tail == 0 || sb->generation == 0 || sb->journal_tail >= DD_MAX_SEQ ||
+	    sb->generation >= DD_MAX_SEQ || sb->h.seq >= DD_MAX_SEQ)
 		return dd_err(err, -EBADMSG,
-			      "%s (block %u): journal tail %llu, generation %llu (both start at 1)",
-			      what, copy, (unsigned long long)sb->journal_tail,
-			      (unsigned long long)sb->generation);
+			      "%s (block %u): journal tail %llu, generation %llu, sequence %llu (each "
+			      "starts at 1 and stays below 2^62)", what, copy,
+			      (unsigned long long)sb->journal_tail, (unsigned long long)sb->generation,
+			      (unsigned long long)sb->h.seq);
 	return 0;
 }
 
@@ -291,7 +293,14 @@ static int walk_journal(struct dedup_volume *v, struct recovery *rv, struct dedu
 		}
 		if (b->h.seq != seq)
 			break; /* a block of an earlier lap: the end of the chain */
-		if (b->generation > v->generation || b->generation < prev_gen) {
+		if (b->generation > v->generation) {
+			dd_report(v, "journal ends before seq %llu: block %llu claims generation %llu, "
+				  "newer than the superblock's %llu", (unsigned long long)seq,
+				  (unsigned long long)blockno, (unsigned long long)b->generation,
+				  (unsigned long long)v->generation);
+			break;
+		}
+		if (b->generation < prev_gen) {
 			dd_report(v, "journal ends before seq %llu: block %llu is from generation "
 				  "%llu, the block before it from generation %llu (left over from "
 				  "before a crash, not replayed)", (unsigned long long)seq,

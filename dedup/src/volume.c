@@ -248,6 +248,13 @@ static int checkpoint_all(struct dedup_volume *v, bool until_empty)
 		if (v->ckpt_state == CKPT_IDLE &&
 		    ((until_empty && clean) || (!until_empty && v->checkpoints > started)))
 			return 0;
+		if (v->checkpoints > started + 3) {
+			/* with nothing in flight two checkpoints always empty the journal */
+			snprintf(v->errmsg, sizeof(v->errmsg),
+				 "checkpoints do not empty the journal (tail %llu, closed %llu)",
+				 (unsigned long long)v->tail_seq, (unsigned long long)v->closed_seq);
+			return -EIO;
+		}
 		if (v->ckpt_state == CKPT_IDLE)
 			dd_ckpt_start(v);
 		dd_io_submit(v->io);

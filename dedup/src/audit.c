@@ -122,6 +122,10 @@ static void audit_index(struct dedup_volume *v, struct audit *a, struct dedup_ch
 		if (v->rc[p] == 0 && !dd_inflight_get(&v->inflight, p)) {
 			res->index_errors++;
 			say(a, "index: entry for PBN %u, which holds no data", p);
+		} else if (v->rc[p] >= DD_REFCOUNT_MAX) {
+			res->index_errors++;
+			say(a, "index: entry for PBN %u, which is saturated (%u references)", p,
+			    v->rc[p]);
 		}
 	}
 	if (entries != ix->count) {
@@ -130,7 +134,8 @@ static void audit_index(struct dedup_volume *v, struct audit *a, struct dedup_ch
 		    (unsigned long long)ix->count);
 	}
 	for (uint64_t p = 0; p < v->lay.data_blocks; p++)
-		if (v->rc[p] && !dd_index_contains(ix, v->keys[p], (uint32_t)p)) {
+		if (v->rc[p] && v->rc[p] < DD_REFCOUNT_MAX &&
+		    !dd_index_contains(ix, v->keys[p], (uint32_t)p)) {
 			res->index_errors++;
 			say(a, "index: PBN %llu (%u references) cannot be found under its key "
 			       "0x%016llx", (unsigned long long)p, v->rc[p],

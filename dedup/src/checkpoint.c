@@ -49,6 +49,10 @@ void dd_super_fill(const struct dedup_volume *v, struct dd_superblock *sb, uint6
 	sb->journal_tail = journal_tail;
 	sb->checkpoints = checkpoints;
 	sb->format_time = v->format_time;
+	sb->stat_dedup_hits = v->dedup_hits;
+	sb->stat_verify_mismatches = v->verify_mismatches;
+	sb->stat_zero_writes = v->zero_writes;
+	sb->stat_saturations = v->saturations;
 	dd_block_seal(sb, DD_KIND_SUPER, (uint32_t)(seq & 1), seq, v->nonce);
 }
 

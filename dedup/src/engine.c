@@ -35,12 +35,14 @@ static void errmsg(struct dedup_volume *v, const char *fmt, ...)
 static void done_push(struct dedup_volume *v, struct dd_req *r)
 {
 	r->next = NULL;
+	bool was_empty = !v->done_head;
 	if (v->done_tail)
 		v->done_tail->next = r;
 	else
 		v->done_head = r;
 	v->done_tail = r;
-	dd_io_notify(v->io);
+	if (was_empty) /* poll empties the list, so it was signalled when it became non-empty */
+		dd_io_notify(v->io);
 }
 
 static void park(struct dd_op **list, struct dd_op *op, enum dd_op_state state)
@@ -165,7 +167,6 @@ static void release_followers(struct dd_op *leader)
 			v->dedup_hits++;
 			op_append(f, DD_PBN_TO_MAP(p), false);
 		} else {
-			f->saw_saturated = true;
 			f->followers = next; /* they follow the new copy */
 			op_allocate(f);
 			return;
@@ -240,7 +241,6 @@ static void op_retry_append(struct dd_op *op)
 			return;
 		}
 		if (v->rc[p] >= DD_REFCOUNT_MAX) {
-			op->saw_saturated = true;
 			op_allocate(op);
 			return;
 		}
@@ -271,8 +271,6 @@ static void op_allocate(struct dd_op *op)
 		op_finish(op, -ENOSPC);
 		return;
 	}
-	if (op->saw_saturated)
-		v->saturated_copies++;
 	v->keys[p] = op->key;
 	dd_index_insert(&v->index, op->key, p);
 	dd_inflight_put(&v->inflight, p, op);
@@ -359,10 +357,8 @@ static void op_next_candidate(struct dd_op *op)
 		}
 		if (v->rc[p] == 0)
 			continue; /* freed since the lookup */
-		if (v->rc[p] >= DD_REFCOUNT_MAX) {
-			op->saw_saturated = true;
-			continue;
-		}
+		if (v->rc[p] >= DD_REFCOUNT_MAX)
+			continue; /* saturated since the lookup */
 		op->pbn = p;
 		op->state = OP_VERIFY_IO;
 		op->waited = true;
@@ -399,8 +395,6 @@ static void verify_done(struct dd_op *op, int result)
 			op_append(op, DD_PBN_TO_MAP(p), false);
 			return;
 		}
-		if (v->rc[p] >= DD_REFCOUNT_MAX)
-			op->saw_saturated = true;
 	} else {
 		v->verify_mismatches++;
 	}
@@ -460,7 +454,6 @@ static void op_start(struct dd_op *op)
 	op->followers = NULL;
 	op->next_follower = NULL;
 	op->ncand = op->icand = 0;
-	op->saw_saturated = false;
 	op->pending_alloc = false;
 	op->key = 0;
 	op->data = r->buf ? r->buf + (size_t)op->index * DD_BLOCK_SIZE : NULL;

@@ -235,14 +235,16 @@ void dd_io_queue(struct dd_io *io, struct dd_ioreq *req)
 	if (io->hooks && io->hooks->submit) {
 		struct dedup_io_event ev = event_of(req);
 		int inj = io->hooks->submit(io->hooks->ctx, &ev);
-		if (inj < 0) {
-			req->result = inj;
+		if (inj != 0) {
+			req->result = inj < 0 ? inj : 0;
+			bool was_empty = !io->injected_head;
 			if (io->injected_tail)
 				io->injected_tail->next = req;
 			else
 				io->injected_head = req;
 			io->injected_tail = req;
-			dd_io_notify(io);
+			if (was_empty) /* the eventfd is already readable otherwise */
+				dd_io_notify(io);
 			return;
 		}
 	}

@@ -215,6 +215,10 @@ void dd_meta_apply(struct dedup_volume *v, uint32_t lba, uint32_t new_map, bool 
 		}
 		if (v->rc[p]++ == 0)
 			v->physical_used++;
+		if (v->rc[p] == DD_REFCOUNT_MAX) { /* saturated: no longer a candidate */
+			dd_index_remove(&v->index, v->keys[p], p);
+			v->saturations++;
+		}
 		dd_page_mark_dirty(v, dd_rc_page_of(v, p));
 		v->mapped_blocks++;
 	} else if (new_map == DD_MAP_ZERO) {
@@ -229,6 +233,8 @@ void dd_meta_apply(struct dedup_volume *v, uint32_t lba, uint32_t new_map, bool 
 			v->physical_used--;
 			dd_index_remove(&v->index, v->keys[q], q);
 			dd_alloc_defer_free(v, q, seq);
+		} else if (v->rc[q] == DD_REFCOUNT_MAX - 1) {
+			dd_index_insert(&v->index, v->keys[q], q); /* can take references again */
 		}
 	} else if (old_map == DD_MAP_ZERO) {
 		v->zero_blocks--;

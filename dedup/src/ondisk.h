@@ -82,7 +82,12 @@ struct dd_superblock {
 	uint64_t journal_tail;
 	uint64_t checkpoints;
 	uint64_t format_time;
-	uint8_t reserved[DD_BLOCK_SIZE - 176];
+	/* lifetime counters, as of this superblock's write (statistics only) */
+	uint64_t stat_dedup_hits;
+	uint64_t stat_verify_mismatches;
+	uint64_t stat_zero_writes;
+	uint64_t stat_saturations;
+	uint8_t reserved[DD_BLOCK_SIZE - 208];
 } __attribute__((packed));
 _Static_assert(sizeof(struct dd_superblock) == DD_BLOCK_SIZE, "superblock is one block");
 

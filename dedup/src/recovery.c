@@ -124,6 +124,10 @@ static int read_superblock(struct dedup_volume *v, struct dedup_error *err)
 	v->tail_seq = s->journal_tail;
 	v->checkpoints = s->checkpoints;
 	v->format_time = s->format_time;
+	v->dedup_hits = s->stat_dedup_hits;
+	v->verify_mismatches = s->stat_verify_mismatches;
+	v->zero_writes = s->stat_zero_writes;
+	v->saturations = s->stat_saturations;
 	free(sb);
 
 	uint64_t need = v->lay.backing_blocks * DD_BLOCK_SIZE;
@@ -459,7 +463,8 @@ static void derive(struct dedup_volume *v)
 	for (uint64_t p = 0; p < v->lay.data_blocks; p++)
 		if (v->rc[p]) {
 			v->physical_used++;
-			dd_index_insert(&v->index, v->keys[p], (uint32_t)p);
+			if (v->rc[p] < DD_REFCOUNT_MAX)
+				dd_index_insert(&v->index, v->keys[p], (uint32_t)p);
 		}
 	dd_alloc_rebuild(v);
 }

@@ -306,7 +306,7 @@ void dedup_volume_get_stats(const struct dedup_volume *v, struct dedup_stats *s)
 	s->bytes_saved = (v->mapped_blocks + v->zero_blocks - v->physical_used) * DD_BLOCK_SIZE;
 	s->dedup_hits = v->dedup_hits;
 	s->verify_mismatches = v->verify_mismatches;
-	s->saturated_copies = v->saturated_copies;
+	s->saturations = v->saturations;
 	s->zero_writes = v->zero_writes;
 	s->index_entries = v->index.count;
 	s->index_capacity = v->index.capacity;

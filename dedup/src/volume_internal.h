@@ -52,7 +52,6 @@ struct dd_op {
 	uint32_t pbn;          /* candidate being verified, or the allocated PBN */
 	uint32_t pending_map;  /* map value waiting for journal space */
 	bool pending_alloc;
-	bool saw_saturated;    /* a key-matching candidate was skipped at 254 references */
 	bool waited;           /* did asynchronous verify reads since collecting candidates */
 	uint32_t *cand;        /* candidate PBNs from the index, in probe order */
 	uint32_t ncand, icand, cand_cap;
@@ -201,7 +200,7 @@ struct dedup_volume {
 
 	/* statistics */
 	uint64_t mapped_blocks, zero_blocks, physical_used;
-	uint64_t dedup_hits, verify_mismatches, saturated_copies, zero_writes;
+	uint64_t dedup_hits, verify_mismatches, saturations, zero_writes; /* lifetime */
 	uint64_t recovery_entries, recovery_ns;
 };
 

@@ -25,10 +25,10 @@ int main(void)
 	dedup_volume_get_stats(v, &st);
 	printf("%u copies: %llu physical blocks, %llu hits, %llu saturated copies\n", COPIES,
 	       (unsigned long long)st.physical_used, (unsigned long long)st.dedup_hits,
-	       (unsigned long long)st.saturated_copies);
+	       (unsigned long long)st.saturations);
 	CHECK_EQ(st.physical_used, (COPIES + 253) / 254);
 	CHECK_EQ(st.dedup_hits, COPIES - st.physical_used);
-	CHECK_EQ(st.saturated_copies, st.physical_used - 1);
+	CHECK_EQ(st.saturations, st.physical_used - 1); /* every full block, not the last */
 	CHECK_EQ(st.mapped_blocks, COPIES);
 	test_audit(v); /* recounts every reference: none above 254 */
 

@@ -24,14 +24,19 @@ struct dedup_io_event {
 	bool dsync;          /* a write that is durable when it completes (RWF_DSYNC / FUA) */
 	uint64_t offset;     /* bytes */
 	uint32_t len;        /* bytes; 0 for fsync */
-	const void *data;    /* a write's data; a read's buffer (filled at completion) */
+	void *data;          /* a write's data (read it only); a read's destination */
 	uint64_t id;         /* unique per I/O for the life of the volume */
 };
 
+/* Returned by a submit hook that performed the I/O itself (the benchmark's RAM store). */
+#define DEDUP_IO_HANDLED 1
+
 struct dedup_io_hooks {
 	void *ctx;
-	/* Before an I/O is submitted. Return 0 to submit it, or a negative errno to complete it
-	 * with that result without submitting it (fault injection). May be NULL. */
+	/* Before an I/O is submitted. Return 0 to submit it; a negative errno to complete it
+	 * with that result without submitting it (fault injection); or DEDUP_IO_HANDLED when
+	 * the hook did the transfer itself (a read filled ev->data), so it completes with
+	 * success without reaching the kernel. May be NULL. */
 	int (*submit)(void *ctx, const struct dedup_io_event *ev);
 	/* After an I/O completed (or was failed by submit), with its result. May be NULL. */
 	void (*complete)(void *ctx, const struct dedup_io_event *ev, int result);

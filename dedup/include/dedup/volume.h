@@ -134,10 +134,12 @@ struct dedup_stats {
 	uint64_t physical_used;     /* PBNs with a non-zero reference count */
 	uint64_t physical_free;     /* PBNs allocatable now or after the next journal commit */
 	uint64_t bytes_saved;       /* (mapped + zero - physical_used) * 4096 */
-	uint64_t dedup_hits;        /* blocks stored by taking a reference (since open) */
-	uint64_t verify_mismatches; /* index candidates whose bytes differed (since open) */
-	uint64_t saturated_copies;  /* new copies made because a match was at 254 references */
-	uint64_t zero_writes;       /* all-zero blocks written (since open) */
+	/* lifetime counters since format; after a crash, as of the last checkpoint */
+	uint64_t dedup_hits;        /* blocks stored by taking a reference */
+	uint64_t verify_mismatches; /* index candidates whose bytes differed */
+	uint64_t saturations;       /* times a block reached 254 references (its data's next
+	                               copy is stored anew) */
+	uint64_t zero_writes;       /* all-zero blocks written */
 	uint64_t index_entries;     /* PBNs in the fingerprint index */
 	uint64_t index_bytes;       /* RAM of the index: table + per-PBN keys */
 	uint64_t index_capacity;    /* table slots */

@@ -29,9 +29,10 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Different non-zero seeds give different data (xorshift64 state must not be 0). */
 static void fill_random(uint8_t *buf, size_t blocks, uint64_t seed)
 {
-	uint64_t s = seed | 1;
+	uint64_t s = seed ? seed : 1;
 	for (size_t i = 0; i < blocks * BS; i += 8) {
 		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 		memcpy(buf + i, &s, 8);
@@ -129,6 +130,18 @@ static int format_and_open(const char *path, uint64_t logical_blocks, uint64_t p
 }
 
 enum mode { MODE_NO_MEDIA, MODE_RAM, MODE_TMPFS };
+
+struct slot_ref {
+	struct inflight *f;
+	bool busy;
+};
+
+static void slot_done(void *arg, int result)
+{
+	struct slot_ref *s = arg;
+	s->busy = false;
+	write_done(s->f, result);
+}
 
 /* Writes the data set through the asynchronous interface (QD requests of REQ_BLOCKS blocks in
  * flight) and a final flush, on a fresh volume in a tmpfs file (real io_uring) or in RAM
@@ -236,24 +249,33 @@ static int recovery_bench(const char *dir, uint64_t bytes)
 	uint8_t *buf = NULL;
 	if (posix_memalign((void **)&buf, BS, (size_t)QD * REQ_BLOCKS * BS) != 0)
 		return 1;
+	/* each in-flight request owns its buffer slot until its callback */
+	struct slot_ref slots[QD];
 	struct inflight f = {0};
+	for (unsigned i = 0; i < QD; i++)
+		slots[i] = (struct slot_ref){&f, false};
 	uint64_t written = 0, seed = 1;
-	unsigned slot = 0;
+	/* stop while the requests in flight still fit: a full journal, not a checkpoint */
+	uint64_t margin = (QD * REQ_BLOCKS + 167) / 168 + 2;
 	double t0 = now_s();
 	for (;;) {
 		dedup_volume_get_stats(v, &st);
-		if (st.journal_used + 3 >= st.journal_blocks || f.error)
+		if (st.journal_used + margin >= st.journal_blocks || f.error)
 			break;
-		if (f.n < QD) {
-			uint8_t *b = buf + (size_t)(slot++ % QD) * REQ_BLOCKS * BS;
-			fill_random(b, REQ_BLOCKS, seed++);
+		unsigned i = 0;
+		while (i < QD && slots[i].busy)
+			i++;
+		if (i < QD) {
+			uint8_t *b = buf + (size_t)i * REQ_BLOCKS * BS;
+			fill_random(b, REQ_BLOCKS, 2 * seed++ + 1);
 			int rc = dedup_volume_submit_write(v, written % (lbas - REQ_BLOCKS), REQ_BLOCKS,
-							   b, 0, write_done, &f);
+							   b, 0, slot_done, &slots[i]);
 			if (rc < 0 && rc != -EAGAIN) {
 				f.error = rc;
 				break;
 			}
 			if (rc == 0) {
+				slots[i].busy = true;
 				f.n++;
 				written += REQ_BLOCKS;
 				continue;
@@ -275,6 +297,7 @@ static int recovery_bench(const char *dir, uint64_t bytes)
 	dedup_volume_get_stats(v, &st);
 	double fill = now_s() - t0;
 	uint64_t used = st.journal_used, jblocks = st.journal_blocks;
+	uint64_t mapped_before = st.mapped_blocks, used_before = st.physical_used;
 	dedup_volume_crash(v); /* as kill -9: nothing beyond what is on disk */
 
 	struct dedup_error err = {0};
@@ -287,6 +310,15 @@ static int recovery_bench(const char *dir, uint64_t bytes)
 	}
 	double t = now_s() - t1;
 	dedup_volume_get_stats(v, &st);
+	if (st.mapped_blocks != mapped_before || st.physical_used != used_before) {
+		fprintf(stderr, "insitu-dedup bench: recovery lost data: %" PRIu64 " LBAs mapped and %"
+			PRIu64 " blocks used before the crash, %" PRIu64 " and %" PRIu64 " after\n",
+			mapped_before, used_before, st.mapped_blocks, st.physical_used);
+		dedup_volume_crash(v);
+		unlink(path);
+		free(buf);
+		return 1;
+	}
 	char hb[32];
 	tool_human_bytes(bytes, hb, sizeof(hb));
 	printf("recovery: %s volume on %s (%s I/O), journal %" PRIu64 " of %" PRIu64

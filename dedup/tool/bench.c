@@ -3,6 +3,7 @@
  * unique block; and the recovery time of a volume whose journal is full. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "dedup/testing.h"
 #include "dedup/volume.h"
+#include "ondisk.h"
 #include "tool.h"
 
 #define BS DEDUP_BLOCK_SIZE
@@ -177,10 +179,10 @@ static double engine_rate(const char *path, const struct dataset *d, uint64_t bl
 			return -EIO;
 		}
 		fclose(f);
-		/* the data area starts after the metadata: read it from the superblock copy 0
-		 * (offset 120, see dedup/src/ondisk.h) */
+		/* the data area starts after the metadata, as superblock copy 0 says */
 		uint64_t data_start;
-		memcpy(&data_start, store.img + 120, sizeof(data_start));
+		memcpy(&data_start, store.img + offsetof(struct dd_superblock, data_start),
+		       sizeof(data_start));
 		store.data_off = data_start * BS;
 	}
 	struct dedup_volume *v;

@@ -23,7 +23,9 @@ int cl_error_set(struct cl_error *err, int code, const char *fmt, ...)
 	if (err->code != 0 && err->msg[0] != '\0') {
 		char inner[sizeof(err->msg)];
 		memcpy(inner, err->msg, sizeof(inner));
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", msg, inner);
+		/* a message longer than the buffer is cut; the start (outermost context) stays */
+		if (snprintf(err->msg, sizeof(err->msg), "%s: %s", msg, inner) >= (int)sizeof(err->msg))
+			err->msg[sizeof(err->msg) - 1] = '\0';
 	} else {
 		memcpy(err->msg, msg, sizeof(err->msg));
 	}

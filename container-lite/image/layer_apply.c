@@ -363,11 +363,21 @@ static int apply_xattrs(struct cl_applier *ap, int fd, struct archive_entry *e,
 			struct cl_error *err)
 {
 	int n = 0;
+	const char *seen[XATTR_MAX_PER_ENTRY];
 	if (archive_entry_xattr_reset(e) > 0) {
 		const char *name;
 		const void *value;
 		size_t size;
 		while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+			/* libarchive's pax writer stores each xattr twice (LIBARCHIVE.xattr and
+			 * SCHILY.xattr) and its reader returns both: act once per name */
+			bool dup = false;
+			for (int i = 0; i < n && i < XATTR_MAX_PER_ENTRY && !dup; i++)
+				dup = strcmp(seen[i], name) == 0;
+			if (dup)
+				continue;
+			if (n < XATTR_MAX_PER_ENTRY)
+				seen[n] = name;
 			if (++n > XATTR_MAX_PER_ENTRY || strncmp(name, "user.", 5) != 0 ||
 			    strncmp(name, "user.containerlite.", 19) == 0 ||
 			    size > XATTR_MAX_VALUE) {

@@ -135,6 +135,8 @@ void tb_file_truncated(struct tb_layer *l, const char *name, int64_t size, size_
 		have -= n;
 	}
 	l->frozen = true;
+	/* never let the writer pad the promised bytes when it is freed */
+	archive_write_fail(l->a);
 }
 
 void tb_file_xattr(struct tb_layer *l, const char *name, const char *content,

@@ -97,6 +97,16 @@ static la_ssize_t decomp_read_cb(struct archive *a, void *data, const void **buf
 	return (la_ssize_t)size;
 }
 
+/* Records why the stream cannot be read (unless one of our callbacks already did). */
+static void defer_failure(struct cl_layer_stream *s, struct archive *a, const char *what)
+{
+	if (s->failed)
+		return;
+	s->failed = true;
+	cl_error_set(&s->err, EBADMSG, "%s: %s", what,
+		     archive_error_string(a) ? archive_error_string(a) : "unknown error");
+}
+
 static int enable_filter(struct archive *a, enum cl_layer_compression c)
 {
 	int r = c == CL_LAYER_GZIP ? archive_read_support_filter_gzip(a) :
@@ -142,28 +152,26 @@ int cl_layer_stream_open(struct cl_layout *l, const struct cl_image_layer *layer
 					  what, cl_image_compression_name(layer->compression));
 			goto fail;
 		}
+		/* decode failures are only recorded here: finish() checks the blob digest first,
+		 * so tampering is reported as such */
 		if (archive_read_open(s->decomp, s, NULL, blob_read_cb, NULL) != ARCHIVE_OK) {
-			rc = cl_error_set(err, s->failed ? s->err.code : EBADMSG, "%s: %s", what,
-					  s->failed ? s->err.msg :
-						      archive_error_string(s->decomp));
-			goto fail;
+			defer_failure(s, s->decomp, "cannot decompress");
+			goto out;
 		}
 		int want = layer->compression == CL_LAYER_GZIP ? ARCHIVE_FILTER_GZIP :
 								 ARCHIVE_FILTER_ZSTD;
 		if (archive_filter_code(s->decomp, 0) != want) {
-			rc = cl_error_set(err, EBADMSG, "%s: media type says %s but the blob is not",
-					  what, cl_image_compression_name(layer->compression));
-			goto fail;
+			if (!s->failed) {
+				s->failed = true;
+				cl_error_set(&s->err, EBADMSG, "media type says %s but the blob is not",
+					     cl_image_compression_name(layer->compression));
+			}
+			goto out;
 		}
 		struct archive_entry *e;
-		int r = archive_read_next_header(s->decomp, &e);
-		if (r != ARCHIVE_OK) {
-			rc = cl_error_set(err, s->failed ? s->err.code : EBADMSG, "%s: %s", what,
-					  s->failed ? s->err.msg :
-						      archive_error_string(s->decomp)
-							      ? archive_error_string(s->decomp)
-							      : "empty compressed stream");
-			goto fail;
+		if (archive_read_next_header(s->decomp, &e) != ARCHIVE_OK) {
+			defer_failure(s, s->decomp, "cannot decompress");
+			goto out;
 		}
 	}
 
@@ -176,16 +184,11 @@ int cl_layer_stream_open(struct cl_layout *l, const struct cl_image_layer *layer
 	archive_read_support_filter_none(s->tar);
 	int r = archive_read_open(s->tar, s, NULL, s->decomp ? decomp_read_cb : blob_read_cb, NULL);
 	if (r != ARCHIVE_OK) {
-		/* reported by finish(), after the digest check: the blob may be tampered */
-		if (!s->failed) {
-			s->failed = true;
-			cl_error_set(&s->err, EBADMSG, "not a tar archive: %s",
-				     archive_error_string(s->tar) ? archive_error_string(s->tar) :
-								    "unknown format");
-		}
+		defer_failure(s, s->tar, "not a tar archive");
 		archive_read_free(s->tar);
 		s->tar = NULL;
 	}
+out:
 	*out = s;
 	return 0;
 fail:

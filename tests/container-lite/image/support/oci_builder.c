@@ -44,19 +44,24 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-static la_ssize_t buf_write_cb(struct archive *a, void *data, const void *p, size_t n)
-{
-	(void)a;
-	buf_add(data, p, n);
-	return (la_ssize_t)n;
-}
-
 struct tb_layer {
+	struct buf tar;         /* first: the write callback's data is this buffer */
 	struct archive *a;
-	struct buf tar;
 	bool frozen;            /* the stream was cut short on purpose */
 	bool closed;
 };
+
+static la_ssize_t buf_write_cb(struct archive *a, void *data, const void *p, size_t n)
+{
+	struct tb_layer *l = data;
+	if (l->frozen) {
+		/* refuse the padding the writer would add to the cut entry when freed */
+		archive_set_error(a, EIO, "stream cut on purpose");
+		return -1;
+	}
+	buf_add(&l->tar, p, n);
+	return (la_ssize_t)n;
+}
 
 struct tb_layer *tb_layer_new(void)
 {
@@ -66,7 +71,7 @@ struct tb_layer *tb_layer_new(void)
 	l->a = archive_write_new();
 	archive_write_set_format_pax_restricted(l->a);
 	archive_write_set_bytes_per_block(l->a, 0);   /* output as soon as written */
-	if (archive_write_open2(l->a, &l->tar, NULL, buf_write_cb, NULL, NULL) != ARCHIVE_OK)
+	if (archive_write_open2(l->a, l, NULL, buf_write_cb, NULL, NULL) != ARCHIVE_OK)
 		DIE("archive_write_open2: %s", archive_error_string(l->a));
 	return l;
 }
@@ -135,8 +140,6 @@ void tb_file_truncated(struct tb_layer *l, const char *name, int64_t size, size_
 		have -= n;
 	}
 	l->frozen = true;
-	/* never let the writer pad the promised bytes when it is freed */
-	archive_write_fail(l->a);
 }
 
 void tb_file_xattr(struct tb_layer *l, const char *name, const char *content,
@@ -230,6 +233,13 @@ static void sha256_hex(const void *data, size_t len, char out[80])
 		sprintf(out + 7 + 2 * i, "%02x", md[i]);
 }
 
+static la_ssize_t plain_write_cb(struct archive *a, void *data, const void *p, size_t n)
+{
+	(void)a;
+	buf_add(data, p, n);
+	return (la_ssize_t)n;
+}
+
 /* Compresses data with libarchive's raw writer and the gzip or zstd filter. */
 static void compress(const void *data, size_t len, enum cl_layer_compression c, struct buf *out)
 {
@@ -240,7 +250,7 @@ static void compress(const void *data, size_t len, enum cl_layer_compression c, 
 	else
 		archive_write_add_filter_zstd(a);
 	archive_write_set_bytes_per_block(a, 0);
-	if (archive_write_open2(a, out, NULL, buf_write_cb, NULL, NULL) != ARCHIVE_OK)
+	if (archive_write_open2(a, out, NULL, plain_write_cb, NULL, NULL) != ARCHIVE_OK)
 		DIE("open: %s", archive_error_string(a));
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, "data");

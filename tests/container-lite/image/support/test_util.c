@@ -159,7 +159,8 @@ static int cmp_str(const void *a, const void *b)
 
 static char *join(struct lines *l)
 {
-	qsort(l->v, l->n, sizeof(char *), cmp_str);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(char *), cmp_str);
 	size_t total = 1;
 	for (size_t i = 0; i < l->n; i++)
 		total += strlen(l->v[i]) + 1;

@@ -24,7 +24,7 @@
 
 struct archive_file {
 	char name[ARCHIVE_NAME_MAX];
-	uint64_t ordinal;       /* index of the header in the archive */
+	int64_t offset;         /* where the entry's headers start in the archive */
 	uint64_t size;
 };
 
@@ -210,7 +210,7 @@ static int archive_index(struct cl_layout *l, const char *path, struct cl_error 
 		}
 		struct archive_file *f = &l->files[l->n_files++];
 		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->ordinal = ordinal;
+		f->offset = archive_read_header_position(a);
 		f->size = archive_entry_size(e) < 0 ? 0 : (uint64_t)archive_entry_size(e);
 	}
 	qsort(l->files, l->n_files, sizeof(*l->files), file_cmp);
@@ -376,7 +376,9 @@ static int open_named(struct cl_layout *l, const char *rel, uint64_t expect_size
 			goto fail;
 		}
 		stored = f->size;
-		b->client = (struct pread_client){ .fd = l->fd, .pos = 0, .size = l->archive_size };
+		/* a reader started at the entry's own headers: no scan over what precedes it */
+		b->client = (struct pread_client){ .fd = l->fd, .pos = f->offset,
+						   .size = l->archive_size };
 		if (!(b->client.buf = malloc(ARCHIVE_READ_BLOCK))) {
 			rc = cl_error_set(err, ENOMEM, "%s: out of memory", what);
 			goto fail;
@@ -386,17 +388,12 @@ static int open_named(struct cl_layout *l, const char *rel, uint64_t expect_size
 			goto fail;
 		}
 		struct archive_entry *e = NULL;
-		for (uint64_t i = 0; i <= f->ordinal; i++) {
-			int r = archive_read_next_header(b->a, &e);
-			if (r < ARCHIVE_WARN || r == ARCHIVE_EOF) {
-				rc = cl_error_set(err, EBADMSG, "%s: archive changed while reading",
-						  what);
-				goto fail;
-			}
-		}
-		const char *name = archive_entry_pathname(e);
+		int r = archive_read_next_header(b->a, &e);
+		const char *name = r >= ARCHIVE_WARN && r != ARCHIVE_EOF ?
+					   archive_entry_pathname(e) : NULL;
 		name = name ? archive_relevant_name(name) : NULL;
-		if (!name || strcmp(name, rel) != 0) {
+		if (!name || strcmp(name, rel) != 0 || archive_entry_size(e) < 0 ||
+		    (uint64_t)archive_entry_size(e) != f->size) {
 			rc = cl_error_set(err, EBADMSG, "%s: archive changed while reading", what);
 			goto fail;
 		}

@@ -8,7 +8,7 @@
 #include "container-lite/error.h"
 #include "container-lite/image.h"
 
-#define CL_TREE_COPY_MAX_DEPTH 256
+#define CL_TREE_COPY_MAX_DEPTH 128   /* three descriptors per level while copying */
 
 /* Removes dirfd/name whatever it is (a directory with all its content); symlinks are
  * removed, never followed. A missing name is not an error. Sets *removed_dir_or_link (may

@@ -82,7 +82,8 @@ int cl_image_cache_open(const char *dir, const struct cl_unpack_options *opts,
 		goto fail;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		rc = cl_error_set(err, errno, "cache %s: %s", dir, strerror(errno));
+		rc = cl_error_set(err, errno == ENOENT ? ENOTDIR : errno,
+				  "cache %s: %s (its parent must exist)", dir, strerror(errno));
 		goto fail;
 	}
 	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -291,6 +291,13 @@ static int remove_existing(struct cl_applier *ap, int pfd, const char *name,
 	return 0;
 }
 
+static const char *chown_hint(int e)
+{
+	return e == EPERM ? " (preserving image owners needs root; unpack with owner policy "
+			    "self instead)" :
+			    "";
+}
+
 struct entry_attrs {
 	uid_t uid;              /* on disk */
 	gid_t gid;
@@ -407,7 +414,7 @@ static int finish_file(struct cl_applier *ap, int fd, struct archive_entry *e,
 {
 	/* chown before chmod: chown may clear mode bits */
 	if (a->chown && fchown(fd, a->uid, a->gid) != 0)
-		return entry_error(err, errno, c, "chown: %s", strerror(errno));
+		return entry_error(err, errno, c, "chown: %s%s", strerror(errno), chown_hint(errno));
 	int rc = apply_xattrs(ap, fd, e, a, c, err);
 	if (rc < 0)
 		return rc;
@@ -536,7 +543,7 @@ static int apply_dir(struct cl_applier *ap, struct archive_entry *e, int pfd, co
 	if (merged)
 		clear_user_xattrs(fd);
 	if (a.chown && fchown(fd, a.uid, a.gid) != 0)
-		rc = entry_error(err, errno, c, "chown: %s", strerror(errno));
+		rc = entry_error(err, errno, c, "chown: %s%s", strerror(errno), chown_hint(errno));
 	if (rc == 0)
 		rc = apply_xattrs(ap, fd, e, &a, c, err);
 	/* keep it writable for the rest of the layer; the final mode comes at the end */
@@ -570,7 +577,7 @@ static int apply_symlink(struct cl_applier *ap, struct archive_entry *e, int pfd
 			return entry_error(err, errno, c, "symlink: %s", strerror(errno));
 	}
 	if (a.chown && fchownat(pfd, base, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) != 0)
-		return entry_error(err, errno, c, "chown: %s", strerror(errno));
+		return entry_error(err, errno, c, "chown: %s%s", strerror(errno), chown_hint(errno));
 	if (a.has_times && utimensat(pfd, base, a.times, AT_SYMLINK_NOFOLLOW) != 0)
 		return entry_error(err, errno, c, "utimens: %s", strerror(errno));
 	return 0;
@@ -592,7 +599,7 @@ static int apply_fifo(struct cl_applier *ap, struct archive_entry *e, int pfd, c
 			return entry_error(err, errno, c, "mkfifo: %s", strerror(errno));
 	}
 	if (a.chown && fchownat(pfd, base, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) != 0)
-		return entry_error(err, errno, c, "chown: %s", strerror(errno));
+		return entry_error(err, errno, c, "chown: %s%s", strerror(errno), chown_hint(errno));
 	/* we just created it and nothing else writes the tree: following is not a concern */
 	if (fchmodat(pfd, base, a.mode, 0) != 0)
 		return entry_error(err, errno, c, "chmod: %s", strerror(errno));

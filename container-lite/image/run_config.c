@@ -304,7 +304,8 @@ int cl_image_run_config(const struct cl_image_config *cfg, const char *rootfs,
 	if (ret == 0 && rootfs) {
 		rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (rootfd < 0)
-			ret = cl_error_set(err, errno, "rootfs %s: %s", rootfs, strerror(errno));
+			ret = cl_error_set(err, errno == ENOENT ? ENOTDIR : errno, "rootfs %s: %s",
+					   rootfs, strerror(errno));
 	}
 	if (ret == 0)
 		ret = resolve_user(ov && ov->user ? ov->user : cfg->user ? cfg->user : "", rootfd,

@@ -103,8 +103,10 @@ int cl_tmp_sibling(const char *path, const char *tag, struct cl_tmp_dir *t,
 	}
 	t->parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->parent_fd < 0) {
-		rc = cl_error_set(err, errno, "%s: parent directory %s: %s", path, parent,
-				  strerror(errno));
+		/* ENOTDIR, not ENOENT: the caller's directory is missing, not part of the image */
+		int e = errno == ENOENT ? ENOTDIR : errno;
+		rc = cl_error_set(err, e, "%s: parent directory %s: %s (create it first)", path,
+				  parent, strerror(errno));
 		goto out;
 	}
 	struct stat st;

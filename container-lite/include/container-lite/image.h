@@ -20,6 +20,8 @@
  *              archive)
  *   -EFBIG     a configured limit was reached (bytes, entries, JSON sizes, counts)
  *   -EEXIST    the target rootfs exists and is not empty
+ *   -ENOTDIR   a directory the caller named (a target's parent, the cache's parent, a
+ *              rootfs) does not exist
  *   other      system errors (I/O, permissions, memory)
  */
 #ifndef CONTAINER_LITE_IMAGE_H

@@ -70,6 +70,9 @@ expect 0 "unpack from the archive, fallback resolver" -- env CONTAINER_LITE_RESO
 contains "$out" "resolver fallback" "resolver named"
 diff -r --no-dereference rootfs rootfs-tar >/dev/null || fail "archive and directory trees differ"
 
+expect 125 "target parent missing" -- "$cl" unpack --image img --ref app --rootfs no/such/rootfs
+contains "$err" "create it first" "target parent missing"
+
 expect 121 "tampered layer" -- "$cl" unpack --image bad --ref app --rootfs rootfs-bad
 contains "$err" "blob digest mismatch" "tampered layer message"
 contains "$err" "layer 2 of 2 (sha256:" "tampered layer names the blob"

@@ -49,6 +49,7 @@ struct cl_applier {
 	struct cl_upper_set *upper;
 	struct fixup *fixups;
 	size_t n_fixups, cap_fixups;
+	size_t fixup_bytes;
 	/* the parent directory of the previous entry, while it stays valid */
 	int parent_fd;
 	char parent_path[CL_ENTRY_PATH_MAX];
@@ -133,6 +134,7 @@ static void clear_fixups(struct cl_applier *ap)
 	for (size_t i = 0; i < ap->n_fixups; i++)
 		free(ap->fixups[i].path);
 	ap->n_fixups = 0;
+	ap->fixup_bytes = 0;
 }
 
 void cl_applier_free(struct cl_applier *ap)
@@ -159,6 +161,16 @@ __attribute__((format(printf, 4, 5))) static int entry_error(struct cl_error *er
 	char q[QUOTE_MAX];
 	return cl_error_set(err, code, "%s: entry \"%s\": %s", c->what,
 			    cl_quote(c->raw, q, sizeof(q)), reason);
+}
+
+/* The names of one layer are kept in memory (upper set, directory fixups): bounded. */
+static int names_error(int rc, const struct entry_ctx *c, struct cl_error *err)
+{
+	if (rc == -EFBIG)
+		return entry_error(err, EFBIG, c,
+				   "the layer's names need more than %u MiB of memory (the limit)",
+				   CL_UPPER_SET_MAX_BYTES >> 20);
+	return entry_error(err, -rc, c, "out of memory");
 }
 
 /* Resolves the directory dir inside the rootfs (O_PATH), following symlinks inside it.
@@ -489,6 +501,10 @@ static int apply_file(struct cl_applier *ap, struct archive *tar, struct archive
 
 static int add_fixup(struct cl_applier *ap, const char *path, const struct entry_attrs *a)
 {
+	size_t len = strlen(path) + 1 + sizeof(struct fixup);
+	if (ap->fixup_bytes + len > CL_UPPER_SET_MAX_BYTES)
+		return -EFBIG;
+	ap->fixup_bytes += len;
 	if (ap->n_fixups == ap->cap_fixups) {
 		size_t ncap = ap->cap_fixups ? ap->cap_fixups * 2 : 64;
 		struct fixup *nf = realloc(ap->fixups, ncap * sizeof(*nf));
@@ -550,8 +566,11 @@ static int apply_dir(struct cl_applier *ap, struct archive_entry *e, int pfd, co
 	if (rc == 0 && ap->o.owner == CL_OWNER_SELF && fchmod(fd, a.mode | S_IRWXU) != 0)
 		rc = entry_error(err, errno, c, "chmod: %s", strerror(errno));
 	close(fd);
-	if (rc == 0 && add_fixup(ap, path, &a) < 0)
-		rc = entry_error(err, ENOMEM, c, "out of memory");
+	if (rc == 0) {
+		int frc = add_fixup(ap, path, &a);
+		if (frc < 0)
+			rc = names_error(frc, c, err);
+	}
 	return rc;
 }
 
@@ -752,8 +771,9 @@ static int apply_whiteout(struct cl_applier *ap, const char *dir, const char *ba
 		int pfd = get_parent(ap, dir, true, c, err);
 		if (pfd < 0)
 			return pfd;
-		if (cl_upper_set_add(ap->upper, ap->path) < 0)
-			return entry_error(err, ENOMEM, c, "out of memory");
+		int rc = cl_upper_set_add(ap->upper, ap->path);
+		if (rc < 0)
+			return names_error(rc, c, err);
 		return prune_path(ap, pfd, "", dir, c, err);
 	}
 	const char *name = base + 4;
@@ -852,9 +872,8 @@ static int apply_entry(struct cl_applier *ap, struct archive *tar, struct archiv
 	}
 	if (rc < 0)
 		return rc;
-	if (cl_upper_set_add(ap->upper, ap->path) < 0)
-		return entry_error(err, ENOMEM, &c, "out of memory");
-	return 0;
+	rc = cl_upper_set_add(ap->upper, ap->path);
+	return rc < 0 ? names_error(rc, &c, err) : 0;
 }
 
 /* Directory modes and mtimes, deferred to the end of the layer; re-resolved without

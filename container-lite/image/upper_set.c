@@ -29,6 +29,7 @@ struct cl_upper_set {
 	struct slot *slots;
 	size_t cap;             /* power of two */
 	size_t count;
+	size_t bytes;           /* keys and slots */
 	struct arena_chunk *arena;
 };
 
@@ -43,6 +44,7 @@ struct cl_upper_set *cl_upper_set_new(void)
 		free(s);
 		return NULL;
 	}
+	s->bytes = s->cap * sizeof(*s->slots);
 	return s;
 }
 
@@ -70,6 +72,7 @@ void cl_upper_set_clear(struct cl_upper_set *s)
 	s->arena = NULL;
 	memset(s->slots, 0, s->cap * sizeof(*s->slots));
 	s->count = 0;
+	s->bytes = s->cap * sizeof(*s->slots);
 }
 
 static const char *arena_copy(struct cl_upper_set *s, const char *key, size_t len)
@@ -108,6 +111,8 @@ static struct slot *find(const struct cl_upper_set *s, const char *key, size_t l
 static int grow(struct cl_upper_set *s)
 {
 	size_t ncap = s->cap * 2;
+	if (s->bytes + s->cap * sizeof(struct slot) > CL_UPPER_SET_MAX_BYTES)
+		return -EFBIG;
 	struct slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
@@ -123,6 +128,7 @@ static int grow(struct cl_upper_set *s)
 		}
 	}
 	free(s->slots);
+	s->bytes += s->cap * sizeof(struct slot);
 	s->slots = ns;
 	s->cap = ncap;
 	return 0;
@@ -131,8 +137,11 @@ static int grow(struct cl_upper_set *s)
 /* Sets flag on key; returns 1 if it was already set, 0 if newly set, -ENOMEM. */
 static int mark(struct cl_upper_set *s, const char *key, size_t len, uint32_t flag)
 {
-	if ((s->count + 1) * 2 > s->cap && grow(s) < 0)
-		return -ENOMEM;
+	if ((s->count + 1) * 2 > s->cap) {
+		int rc = grow(s);
+		if (rc < 0)
+			return rc;
+	}
 	uint64_t hash = XXH3_64bits(key, len);
 	struct slot *sl = find(s, key, len, hash);
 	if (sl->key) {
@@ -140,9 +149,12 @@ static int mark(struct cl_upper_set *s, const char *key, size_t len, uint32_t fl
 		sl->flags |= flag;
 		return had;
 	}
+	if (s->bytes + len + 1 > CL_UPPER_SET_MAX_BYTES)
+		return -EFBIG;
 	const char *copy = arena_copy(s, key, len);
 	if (!copy)
 		return -ENOMEM;
+	s->bytes += len + 1;
 	*sl = (struct slot){ .hash = hash, .key = copy, .len = (uint32_t)len, .flags = flag };
 	s->count++;
 	return 0;

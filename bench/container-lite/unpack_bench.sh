@@ -33,8 +33,13 @@ blob=img/blobs/sha256/$layer
 echo "== layer blob: $(stat -c %s "$blob") bytes (gzip), $(du -sb tree | cut -f1) bytes unpacked, $(find tree | wc -l) entries"
 echo "== filesystem: $(df --output=fstype . | tail -1) ($(pwd))"
 
+# Previous outputs are moved aside, not deleted, between runs: ext4 skips inodes freed in
+# the last minutes when allocating (recently_deleted() in __ext4_new_inode), and deleting
+# ~14k files right before each run made that scan most of every tool's time.
+rm -rf trash out-cl out-umoci out-tar
+mkdir trash
 hyperfine --runs "$runs" --warmup 1 --export-json result.json \
-	--prepare 'rm -rf out-cl out-umoci out-tar && mkdir out-tar' \
+	--prepare 't=$(mktemp -d trash/run.XXXXXX) && for d in out-cl out-umoci out-tar; do if [ -e $d ]; then mv $d "$t/"; fi; done && mkdir out-tar' \
 	-n container-lite "$cl unpack --quiet --image img --ref bench --rootfs out-cl" \
 	-n umoci "umoci unpack --image img:bench out-umoci" \
 	-n tar "tar -xzf $blob -C out-tar"
@@ -48,5 +53,5 @@ for k in ("container-lite", "tar", "umoci"):
 print("container-lite / tar   = %.2f  (target <= 1.2)" % (med["container-lite"] / med["tar"]))
 print("umoci / container-lite = %.2f  (target >= 3)" % (med["umoci"] / med["container-lite"]))
 PY
-rm -rf out-cl out-umoci out-tar
+rm -rf out-cl out-umoci out-tar trash
 echo "(work directory kept for reruns: $work)"

@@ -163,6 +163,13 @@ __attribute__((format(printf, 4, 5))) static int entry_error(struct cl_error *er
 			    cl_quote(c->raw, q, sizeof(q)), reason);
 }
 
+static const char *chown_hint(int e)
+{
+	return e == EPERM ? " (preserving image owners needs root; unpack with owner policy "
+			    "self instead)" :
+			    "";
+}
+
 /* The names of one layer are kept in memory (upper set, directory fixups): bounded. */
 static int names_error(int rc, const struct entry_ctx *c, struct cl_error *err)
 {
@@ -226,7 +233,8 @@ static int create_parents(struct cl_applier *ap, const char *dir, const struct e
 				rc = -errno;
 			if (rc < 0) {
 				close(prev);
-				return entry_error(err, -rc, c, "%.100s: %s", prefix, strerror(-rc));
+				return entry_error(err, -rc, c, "%.100s: %s%s", prefix, strerror(-rc),
+						   chown_hint(-rc));
 			}
 			fd = resolve_dir(ap, prefix);
 		}
@@ -301,13 +309,6 @@ static int remove_existing(struct cl_applier *ap, int pfd, const char *name,
 	if (rc < 0)
 		return entry_error(err, rc, c, "replacing the existing path");
 	return 0;
-}
-
-static const char *chown_hint(int e)
-{
-	return e == EPERM ? " (preserving image owners needs root; unpack with owner policy "
-			    "self instead)" :
-			    "";
 }
 
 struct entry_attrs {

@@ -16,9 +16,10 @@ here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 build=$(readlink -f "${1:-$here/../../build}")
 runs=${2:-300}
 driver=$build/tests/container-lite/sandbox/cl-sandbox-run
+tool=$build/container-lite/tool/container-lite
 inproc=$build/bench/cl-bench-sandbox-startup
-for tool in hyperfine crun bwrap busybox python3 "$driver" "$inproc"; do
-	command -v "$tool" >/dev/null || { echo "missing: $tool (build first; toolchain/install-deps.sh)" >&2; exit 1; }
+for t in hyperfine crun bwrap busybox python3 "$driver" "$tool" "$inproc"; do
+	command -v "$t" >/dev/null || { echo "missing: $t (build first; toolchain/install-deps.sh)" >&2; exit 1; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (crun, cgroups)" >&2; exit 1; }
 
@@ -80,11 +81,13 @@ set -e
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 hyperfine -N --style basic --warmup 20 --runs $runs --export-json $work/plain.json \
   -n ours "$driver $rootfs /bin/true" \
+  -n "container-lite run" "$tool run --rootfs $rootfs -- /bin/true" \
   -n crun "crun --cgroup-manager=disabled run --bundle $work/crun-plain cl-bench-\$\$" \
   -n "crun (stock spec)" "crun run --bundle $work/crun-stock cl-bench-s-\$\$" \
   -n bwrap "bwrap --unshare-all --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
 hyperfine -N --style basic --warmup 20 --runs $runs --export-json $work/limits.json \
   -n ours "$driver --memory 256M --pids 1024 $rootfs /bin/true" \
+  -n "container-lite run" "$tool run --memory 256M --pids 1024 --rootfs $rootfs -- /bin/true" \
   -n crun "crun run --bundle $work/crun-limits cl-bench-l-\$\$"
 $inproc $rootfs $runs > $work/inproc-plain.txt
 $inproc $rootfs $runs --limits > $work/inproc-limits.txt
@@ -107,7 +110,7 @@ for cfg in ("plain", "limits"):
     print(f"{cfg}: median start->exit of /bin/true")
     for k, v in m.items():
         print(f"  {k:18s} {v:7.2f} ms")
-    for ours in ("ours", "ours (in-process)"):
+    for ours in ("ours", "container-lite run", "ours (in-process)"):
         for peer in ("crun", "crun (stock spec)", "bwrap"):
             if peer in m:
                 print(f"  {ours} / {peer}: {m[ours] / m[peer]:.2f}")

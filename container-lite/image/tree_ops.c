@@ -3,6 +3,7 @@
  * empty goes back up through its ".." (a directory we opened ourselves, in a tree only we
  * write) and rescans — depth costs time, never descriptors or stack. */
 #include "tree_ops.h"
+#include "container-lite/rootfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -379,4 +380,34 @@ int cl_tree_copy(int src, int dst, enum cl_copy_mode mode, bool copy_owner,
 		 struct cl_error *err)
 {
 	return copy_dir(src, dst, mode, copy_owner, 0, err);
+}
+
+int cl_rootfs_remove(const char *path, struct cl_error *err)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return cl_error_set(err, -ENOMEM, "remove %s: out of memory", path);
+	char *slash = strrchr(copy, '/');
+	const char *parent = ".", *name = copy;
+	if (slash) {
+		*slash = '\0';
+		parent = slash == copy ? "/" : copy;
+		name = slash + 1;
+	}
+	int rc;
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		rc = cl_error_set(err, -EINVAL, "remove %s: not a removable directory name", path);
+	} else {
+		const int dirfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0) {
+			rc = errno == ENOENT ? 0
+					     : cl_error_set(err, -errno, "remove %s: %s", path,
+							    strerror(errno));
+		} else {
+			rc = cl_tree_remove(dirfd, name, NULL, err);
+			close(dirfd);
+		}
+	}
+	free(copy);
+	return rc;
 }

@@ -11,17 +11,27 @@
 
 #include "sandbox_internal.h"
 
-void cl_sbx_report_error(int fd, const struct cl_error *err)
+static void report(int fd, enum cl_sbx_report_kind kind, const struct cl_error *err)
 {
 	struct cl_sbx_report r;
 	memset(&r, 0, sizeof(r));
-	r.kind = CL_SBX_REPORT_ERROR;
+	r.kind = kind;
 	r.code = err->code < 0 ? err->code : -EIO;
 	memcpy(r.msg, err->msg, sizeof(r.msg));
 	r.msg[sizeof(r.msg) - 1] = '\0';
 	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
 		/* The supervisor is gone; nobody is left to tell. */
 	}
+}
+
+void cl_sbx_report_error(int fd, const struct cl_error *err)
+{
+	report(fd, CL_SBX_REPORT_ERROR, err);
+}
+
+void cl_sbx_report_exec_error(int fd, const struct cl_error *err)
+{
+	report(fd, CL_SBX_REPORT_EXEC_ERROR, err);
 }
 
 /* A daemon's handlers, ignored signals (SIGPIPE!) and blocked mask must not leak into the
@@ -193,6 +203,6 @@ void cl_sbx_child_exec(const struct cl_sbx_child *c)
 		cl_error_set(&err, -saved, "execve %s (searched PATH=%s): %s", file, path,
 			     cl_sbx_errstr(saved));
 	}
-	cl_sbx_report_error(c->report_fd, &err);
+	cl_sbx_report_exec_error(c->report_fd, &err);
 	_exit(127);
 }

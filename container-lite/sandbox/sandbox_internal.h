@@ -48,8 +48,9 @@ static inline void cl_sbx_freep(void *p)
 
 /* ---- what the child sends the supervisor on the report pipe ---- */
 enum cl_sbx_report_kind {
-	CL_SBX_REPORT_ERROR = 1,  /* setup or exec failed: code + msg */
-	CL_SBX_REPORT_STATUS = 2, /* the program ended: wait status */
+	CL_SBX_REPORT_ERROR = 1,      /* setup failed: code + msg */
+	CL_SBX_REPORT_STATUS = 2,     /* the program ended: wait status */
+	CL_SBX_REPORT_EXEC_ERROR = 3, /* the sandbox was ready, execve failed: code + msg */
 };
 
 struct cl_sbx_report {
@@ -84,6 +85,9 @@ __attribute__((noreturn)) void cl_sbx_child_main(struct cl_sbx_child *c);
 __attribute__((noreturn)) void cl_sbx_child_exec(const struct cl_sbx_child *c);
 /* Writes an error record on fd (async-signal-safe except for the message already built). */
 void cl_sbx_report_error(int fd, const struct cl_error *err);
+/* The same for a failed execve of the program, so the caller can tell "not found" from a
+ * setup failure. */
+void cl_sbx_report_exec_error(int fd, const struct cl_error *err);
 
 /* fds.c */
 int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err);

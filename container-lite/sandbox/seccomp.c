@@ -1,7 +1,7 @@
 /* The sandbox's system-call policy: an allow-list with ENOSYS as default, named denials with
  * EPERM, argument filters for clone/socket/personality. Compiled with libseccomp once per
  * process into a raw BPF program that the sandbox's init loads just before the program
- * starts. Only x86_64 and aarch64 are supported; see DESIGN.sandbox.md for the reasoning. */
+ * starts. Only x86_64 and aarch64 are supported; see DESIGN.md for the reasoning. */
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -79,7 +79,7 @@ const char *const cl_sbx_seccomp_allowed[] = {
 	"msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop",
 	"shmat", "shmctl", "shmdt", "shmget", "mq_getsetattr", "mq_notify", "mq_open",
 	"mq_timedreceive", "mq_timedsend", "mq_unlink",
-	/* ioctl: whole, see DESIGN.sandbox.md (no controlling terminal, no CAP_SYS_ADMIN) */
+	/* ioctl: whole, see DESIGN.md (no controlling terminal, no CAP_SYS_ADMIN) */
 	"ioctl",
 	NULL,
 };

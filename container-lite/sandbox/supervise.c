@@ -44,7 +44,8 @@ static int read_reports(int *fd, struct reports *r)
 		}
 		if (n != (ssize_t)sizeof(rec))
 			return -EPROTO;
-		if (rec.kind == CL_SBX_REPORT_ERROR && !r->have_error) {
+		if ((rec.kind == CL_SBX_REPORT_ERROR || rec.kind == CL_SBX_REPORT_EXEC_ERROR) &&
+		    !r->have_error) {
 			r->have_error = true;
 			r->error = rec;
 			r->error.msg[sizeof(rec.msg) - 1] = '\0';
@@ -148,6 +149,8 @@ int cl_sbx_supervise(struct cl_sbx_supervised *s, struct cl_sandbox_result *resu
 	if (s->err.fd >= 0 && (rc = pump_capture(&s->err, err)) < 0)
 		return rc;
 
+	if (rep.have_error && rep.error.kind == CL_SBX_REPORT_EXEC_ERROR)
+		result->exec_errno = rep.error.code < 0 ? -rep.error.code : EIO;
 	if (rep.have_error)
 		return cl_error_set(err, rep.error.code < 0 ? rep.error.code : -EIO, "%s",
 				    rep.error.msg);

@@ -14,7 +14,7 @@ struct command {
 static const struct command commands[] = {
 	{ "unpack", cl_cmd_unpack, "unpack an image into a root filesystem directory" },
 	{ "inspect", cl_cmd_inspect, "show an image's manifest, config, layers and run config" },
-	/* the sandbox part adds: { "run", cl_cmd_run, "run a program from an image in a sandbox" }, */
+	{ "run", cl_cmd_run, "run a program from an image in a sandbox" },
 };
 
 static const char usage[] =

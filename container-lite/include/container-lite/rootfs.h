@@ -29,6 +29,10 @@ int cl_rootfs_open(int rootfd, const char *path, int open_flags, unsigned flags,
  * CL_RESOLVER_OPENAT2 or CL_RESOLVER_FALLBACK. Other values are returned unchanged. */
 enum cl_resolver cl_rootfs_effective_resolver(enum cl_resolver requested);
 
+/* Removes the directory tree at path (a rootfs made by unpack or materialise), never
+ * following a symlink inside it. A missing path is not an error. */
+int cl_rootfs_remove(const char *path, struct cl_error *err);
+
 /* "auto", "openat2" or "fallback". */
 const char *cl_rootfs_resolver_name(enum cl_resolver resolver);
 

@@ -1,6 +1,6 @@
 /* container-lite sandbox: run one untrusted program over a rootfs directory in new user,
  * mount, pid, network, IPC, UTS and cgroup namespaces, with no capabilities, a seccomp
- * allow-list, cgroup limits and rlimits, and report how it ended. See DESIGN.sandbox.md. */
+ * allow-list, cgroup limits and rlimits, and report how it ended. See DESIGN.md. */
 #ifndef CONTAINER_LITE_SANDBOX_H
 #define CONTAINER_LITE_SANDBOX_H
 
@@ -101,6 +101,9 @@ struct cl_sandbox_result {
 	uint64_t memory_peak_bytes; /* cgroup peak, 0 when unknown */
 	uint64_t cpu_throttled;  /* periods the CPU limit throttled the tree */
 	int cgroup_version;      /* 0 (no cgroup), 1 or 2 */
+	int exec_errno;          /* set when cl_sandbox_run failed because the sandbox was
+				  * ready but execve of the program failed (ENOENT: not
+				  * found; EACCES, ENOEXEC...: not executable); 0 otherwise */
 	struct cl_sandbox_output out, err;
 };
 
@@ -111,7 +114,9 @@ void cl_sandbox_spec_init(struct cl_sandbox_spec *spec);
 /* Runs spec->argv in a new sandbox and waits for the whole tree to end. Returns 0 and fills
  * result (release it with cl_sandbox_result_free) when the program ran, whatever its exit;
  * returns a negative errno and fills err (naming the step and the object) when the sandbox
- * could not be set up or the program could not be started (e.g. -ENOENT: no such program).
+ * could not be set up or the program could not be started (e.g. -ENOENT: no such program);
+ * then result->exec_errno tells the second case from the first and nothing else in result
+ * is meaningful.
  * Thread-safe; callers must not reap children they did not create with __WALL. */
 int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result *result,
 		   struct cl_error *err);

@@ -885,23 +885,24 @@ static int case_errors(struct fixture *f)
 	rc = run(f, &s, PROBE("exit", "0"), &res, &err);
 	if (clone_refused)
 		return SKIP;
-	CHECK(rc == -ENOENT && strstr(err.msg, "working directory"), "cwd: %d %s", rc, err.msg);
+	CHECK(rc == -ENOENT && strstr(err.msg, "working directory") && res.exec_errno == 0,
+	      "cwd: %d %s (exec_errno %d)", rc, err.msg, res.exec_errno);
 
 	cl_sandbox_spec_init(&s);
 	rc = run(f, &s, (const char *const[]){ "/bin/nonexistent", NULL }, &res, &err);
-	CHECK(rc == -ENOENT && strstr(err.msg, "/bin/nonexistent"), "missing program: %d %s",
-	      rc, err.msg);
+	CHECK(rc == -ENOENT && strstr(err.msg, "/bin/nonexistent") && res.exec_errno == ENOENT,
+	      "missing program: %d %s (exec_errno %d)", rc, err.msg, res.exec_errno);
 	rc = run(f, &s, (const char *const[]){ "nonexistent", NULL }, &res, &err);
 	CHECK(rc == -ENOENT && strstr(err.msg, "PATH="), "missing in PATH: %d %s", rc, err.msg);
 	rc = run(f, &s, (const char *const[]){ "/etc", NULL }, &res, &err);
-	CHECK(rc == -EACCES, "exec a directory: %d %s", rc, err.msg);
+	CHECK(rc == -EACCES && res.exec_errno == EACCES, "exec a directory: %d %s", rc, err.msg);
 
 	const struct cl_sandbox_bind missing = { "/nonexistent/source", "/data", false };
 	s.binds = &missing;
 	s.n_binds = 1;
 	rc = run(f, &s, PROBE("exit", "0"), &res, &err);
-	CHECK(rc == -ENOENT && strstr(err.msg, "/nonexistent/source"), "bind source: %d %s", rc,
-	      err.msg);
+	CHECK(rc == -ENOENT && strstr(err.msg, "/nonexistent/source") && res.exec_errno == 0,
+	      "bind source: %d %s (exec_errno %d)", rc, err.msg, res.exec_errno);
 	const struct cl_sandbox_bind into_tmp = { f->host, "/tmp/x", false };
 	s.binds = &into_tmp;
 	rc = run(f, &s, PROBE("exit", "0"), &res, &err);

@@ -10,7 +10,8 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # libraries of the design card
   libcmocka-dev liburing-dev libxxhash-dev libzstd-dev libssl-dev libjson-c-dev libisal-dev
-  libnvme-dev libarchive-dev libseccomp-dev libcap-dev
+  libnvme-dev libarchive-dev libseccomp-dev libcap-dev zlib1g-dev
+  libacl1-dev liblz4-dev          # what the static libarchive writer needs (test images)
   # tools the tests and benchmarks drive as peers
   xxhash util-linux procps python3 hyperfine crun bubblewrap umoci busybox-static
 )

@@ -2,7 +2,7 @@
 # Sets up this machine (Debian packages) and runs every insitu test:
 #   1. the normal build under ctest,
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. the libFuzzer targets, each for a bounded time (INSITU_FUZZ_SECONDS, default 30).
+#   3. the libFuzzer targets, each for a bounded time (INSITU_FUZZ_SECONDS, default 60).
 # CI sets CI=true, which turns warnings into errors.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -34,7 +34,7 @@ build build-asan -DINSITU_SANITIZE=ON
 run_suite build-asan
 
 build build-fuzz -DCMAKE_C_COMPILER=clang -DINSITU_FUZZ=ON \
-  -DINSITU_FUZZ_SECONDS="${INSITU_FUZZ_SECONDS:-30}"
+  -DINSITU_FUZZ_SECONDS="${INSITU_FUZZ_SECONDS:-60}"
 run_suite build-fuzz -L '^fuzz$'
 
 exit $status

@@ -3,6 +3,8 @@
 # data set on a deduplicated volume over a sparse file, the way the device keeps its flash:
 # model replicas, zero-padded tensors and dataset shards with shared headers are written,
 # read back and verified, a replica is trimmed, and the offline audit checks every count.
+# Last, a preprocessing program from an OCI image runs in the sandbox over the shards read
+# from the volume, and only its small result would go back to the host.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -24,7 +26,7 @@ echo "== formatting a volume: 4 GiB logical over a 512 MiB sparse file (the flas
 echo
 echo "== generating the data set in $work/data"
 python3 - "$work/data" <<'PY'
-import os, random, sys
+import os, random, struct, sys
 out = sys.argv[1]
 rng = random.Random(20261121)
 B = 4096
@@ -45,10 +47,14 @@ save("model-finetune.ckpt", bytes(ft))
 # Sparse embeddings: 70 % of the 4 KiB blocks are all zero.
 emb = b"".join(bytes(B) if rng.random() < 0.7 else rand(B) for _ in range(4096))
 save("embeddings.bin", emb)
-# Eight dataset shards: each starts with the same 256 KiB vocabulary, then its own tokens.
+# Eight dataset shards: each starts with the same 256 KiB vocabulary table, then its own
+# 16-bit token ids, drawn Zipf-like from a 32000-token vocabulary as text would be.
 vocab = rand(256 * 1024)
+ids = range(32000)
+zipf = [1.0 / (rank + 1) for rank in ids]
 for s in range(8):
-    save(f"shard-{s}.tok", vocab + rand(2 * 2**20))
+    tokens = rng.choices(ids, weights=zipf, k=2**20)
+    save(f"shard-{s}.tok", vocab + struct.pack(f"<{len(tokens)}H", *tokens))
 PY
 
 echo
@@ -97,3 +103,32 @@ echo "== offline audit: every reference count recomputed from the block map"
 
 echo
 echo "flash file: $(du -h --apparent-size "$vol" | cut -f1) apparent, $(du -h "$vol" | cut -f1) allocated on the host"
+
+echo
+echo "== preprocessing next to the data: token statistics of the shards, in the sandbox"
+# The sandbox's user must be able to reach the image cache and the data: a world-traversable
+# scratch directory (a clone in /root is not).
+box=$(mktemp -d "${TMPDIR:-/tmp}/insitu-demo-XXXXXX")
+chmod 755 "$box"
+trap 'rm -rf "$box"' EXIT
+mkdir -p "$box/rootfs/bin" "$box/rootfs/data" "$box/rootfs/out" "$box/shards" "$box/out"
+cp build/examples/token-stats "$box/rootfs/bin/token-stats"
+python3 examples/oci-image.py --rootfs "$box/rootfs" --layout "$box/token-stats.oci" \
+  --ref token-stats --entrypoint '["/bin/token-stats"]' | sed 's/^/  image /'
+shard_bytes=0
+while read -r name; do
+  case $name in shard-*) ;; *) continue ;; esac
+  read -r start blocks <<<"${where[$work/data/$name]}"
+  "$tool" read "$vol" "$start" "$blocks" "$box/shards/$name"
+  truncate -s "$(stat -c %s "$work/data/$name")" "$box/shards/$name"
+  shard_bytes=$((shard_bytes + $(stat -c %s "$box/shards/$name")))
+done <"$work/order"
+chmod -R a+rX "$box/shards"
+[ "$(id -u)" -eq 0 ] && chown 65534:65534 "$box/out"
+build/container-lite/tool/container-lite run --cache "$box/cache" --image "$box/token-stats.oci" \
+  --bind "$box/shards:/data" --bind "$box/out:/out:rw" --memory 256M --pids 64 --timeout 60
+sed 's/^/  /' "$box/out/stats.jsonl"
+cp "$box/out/stats.jsonl" "$work/stats.jsonl"
+result_bytes=$(stat -c %s "$work/stats.jsonl")
+echo "  the host receives $result_bytes bytes of statistics instead of $shard_bytes bytes of shards" \
+  "($(( shard_bytes / result_bytes ))x less)"

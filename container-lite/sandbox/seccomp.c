@@ -26,13 +26,10 @@
 /* The ABI this code runs in: the program that judges its system calls. */
 #if defined(__x86_64__) && !defined(__ILP32__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#define NATIVE_NAME "x86_64"
 #elif defined(__aarch64__) && !defined(__ILP32__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#define NATIVE_NAME "aarch64"
 #else
-#define NATIVE_AUDIT_ARCH 0u
-#define NATIVE_NAME "this one"
+#define NATIVE_AUDIT_ARCH 0u /* no program: runs fail with ENOTSUP */
 #endif
 
 #if CL_SBX_SECCOMP_EMBEDDED
@@ -54,8 +51,8 @@ const struct sock_fprog *cl_sbx_seccomp_native(struct cl_error *err)
 {
 	const struct sock_fprog *prog = embedded_native();
 	if (!prog)
-		cl_error_set(err, -ENOTSUP, "seccomp: architecture %s is not supported (the policy "
-			     "is written for x86_64 and aarch64)", NATIVE_NAME);
+		cl_error_set(err, -ENOTSUP, "seccomp: this architecture is not supported (the "
+			     "policy is written for x86_64 and aarch64)");
 	return prog;
 }
 

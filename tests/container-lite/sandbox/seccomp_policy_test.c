@@ -20,6 +20,10 @@
 
 #include "sandbox_internal.h"
 
+#ifndef CL_SBX_SECCOMP_EMBEDDED
+#error "CL_SBX_SECCOMP_EMBEDDED comes with the sandbox library it links (0 or 1)"
+#endif
+
 static int failures;
 #define CHECK(cond, ...)                                                        \
 	do {                                                                    \

@@ -1,6 +1,6 @@
 /* In-process startup benchmark of the sandbox: call to return of cl_sandbox_run() for
- * /bin/true, in one long-lived process as insitu-fw runs it (the seccomp program is
- * compiled once, before the first run). Prints median, mean and minimum in ms.
+ * /bin/true, in one long-lived process as insitu-fw runs it (cl_sandbox_prepare() before
+ * the first run). Prints median, mean and minimum in ms.
  *   cl-bench-sandbox-startup ROOTFS [RUNS] [--limits]   (run by sandbox_startup.sh) */
 #include <stdio.h>
 #include <stdlib.h>

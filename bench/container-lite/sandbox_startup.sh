@@ -116,6 +116,6 @@ for cfg in ("plain", "limits"):
                 print(f"  {ours} / {peer}: {m[ours] / m[peer]:.2f}")
 print("differences: crun runs without seccomp (crun spec has none) and with its default")
 print("capability set; bwrap (--unshare-all) without seccomp, cgroups or a uid change;")
-print("ours loads a seccomp allow-list and drops every capability. The driver compiles")
-print("the seccomp program in each process (~1.3 ms); in-process it is compiled once.")
+print("ours loads a seccomp allow-list and drops every capability. The seccomp program")
+print("is compiled at build time (a cross build without an emulator: once per process).")
 EOF

@@ -73,7 +73,8 @@ struct cl_sbx_child {
 	int report_fd;         /* write end, O_CLOEXEC */
 	int go_fd;             /* read end, O_CLOEXEC */
 	int bpf_fd;            /* read end: the seccomp program, when the supervisor compiles
-				* it while the child sets up (seccomp == NULL); else -1 */
+				* it while the child sets up (seccomp == NULL: only in a build
+				* without embedded programs, on a process's first run); else -1 */
 	struct rlimit rlim[RLIM_NLIMITS];
 	bool rlim_set[RLIM_NLIMITS];
 	uintptr_t arg_start, arg_end; /* init's copy of the supervisor's argv, to blank */
@@ -143,20 +144,41 @@ unsigned long cl_sbx_ns_clone_flags(void);
 int cl_sbx_pid_init_find_cmdline(struct cl_sbx_child *c, struct cl_error *err);
 __attribute__((noreturn)) void cl_sbx_pid_init_run(struct cl_sbx_child *c);
 
-/* seccomp.c */
+/* seccomp_policy.c: the policy and its compilation with libseccomp (the build's generator,
+ * the tests, and the run-time fallback; never a run of the embedded build). */
 struct cl_sbx_bpf {
 	struct sock_fprog prog;
 };
+struct cl_sbx_seccomp_arch {
+	uint32_t audit_arch; /* AUDIT_ARCH_*, which is also libseccomp's SCMP_ARCH_* */
+	const char *name;
+};
+extern const struct cl_sbx_seccomp_arch cl_sbx_seccomp_arches[]; /* ends with name NULL */
 int cl_sbx_seccomp_build(uint32_t scmp_arch, struct cl_sbx_bpf *out, struct cl_error *err);
 void cl_sbx_seccomp_free(struct cl_sbx_bpf *bpf);
+int cl_sbx_seccomp_target_api(struct cl_error *err);
+/* The policy tables, exposed for the tests that check every name resolves. */
+extern const char *const cl_sbx_seccomp_allowed[];
+extern const char *const cl_sbx_seccomp_denied[];
+
+/* seccomp_programs.c, generated at build time by cl-seccomp-gen (seccomp_gen.c): the
+ * policy's program for each architecture of cl_sbx_seccomp_arches, in that order, then an
+ * entry with arch_name NULL. Only in a build with CL_SBX_SECCOMP_EMBEDDED 1. */
+struct cl_sbx_seccomp_program {
+	uint32_t audit_arch;
+	const char *arch_name;
+	struct sock_fprog prog; /* filter points to const instructions: the kernel only reads */
+};
+extern const struct cl_sbx_seccomp_program cl_sbx_seccomp_programs[];
+
+/* seccomp.c: the program of the architecture this code runs in (embedded, or compiled once
+ * per process at run time), the socket that carries a program compiled during a run to the
+ * child, loading. */
 const struct sock_fprog *cl_sbx_seccomp_native(struct cl_error *err);
 const struct sock_fprog *cl_sbx_seccomp_native_if_built(void);
 int cl_sbx_seccomp_send(int fd, const struct sock_fprog *prog, struct cl_error *err);
 int cl_sbx_seccomp_receive(int fd, struct sock_fprog *prog, struct cl_error *err);
 int cl_sbx_seccomp_load(const struct sock_fprog *prog, struct cl_error *err);
-/* The policy tables, exposed for the tests that check every name resolves. */
-extern const char *const cl_sbx_seccomp_allowed[];
-extern const char *const cl_sbx_seccomp_denied[];
 
 /* caps.c */
 int cl_sbx_caps_lock_and_drop_bounding(struct cl_error *err);

@@ -124,8 +124,10 @@ int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result 
 /* Frees the captured output of result (result itself is the caller's). */
 void cl_sandbox_result_free(struct cl_sandbox_result *result);
 
-/* Compiles the seccomp filter now (it is otherwise compiled on first run): a daemon calls
- * this at start so that a policy/libseccomp problem shows up early and runs start fast. */
+/* Makes the seccomp filter ready: a daemon calls this at start so that a problem shows up
+ * early (an architecture without a program). The filter is normally compiled at build time;
+ * a build without it (a cross build without an emulator) compiles it here, or else on the
+ * first run. */
 int cl_sandbox_prepare(struct cl_error *err);
 
 /* "exited", "signaled", "oom", "timeout". */

@@ -877,9 +877,10 @@ static int case_errors(struct fixture *f)
 	struct cl_error err;
 	int rc;
 
-	/* First run of this process, so the seccomp program is compiled while the child sets
-	 * up, and the child may be gone when it is sent: its report must win, and the
-	 * supervisor must not die of SIGPIPE. */
+	/* The child fails its setup. In a build that compiles the seccomp program at run time
+	 * (cl-sandbox-test-seccomp-runtime), this first run of the process compiles it while
+	 * the child sets up, and the child may be gone when it is sent: its report must win,
+	 * and the supervisor must not die of SIGPIPE. */
 	cl_sandbox_spec_init(&s);
 	s.cwd = "/nonexistent";
 	rc = run(f, &s, PROBE("exit", "0"), &res, &err);

@@ -1,8 +1,11 @@
-/* The seccomp policy, judged instruction by instruction: the BPF programs built for x86_64
- * and aarch64 are run through a small classic-BPF interpreter over hand-made seccomp_data,
- * so the aarch64 filter is checked on any host. Asserts the exact action for every name of
- * the policy tables, the argument filters (clone, socket, personality), the foreign-ABI
- * kill, and that other architectures are refused when the filter is built. */
+/* The seccomp policy, judged instruction by instruction: the BPF programs for x86_64 and
+ * aarch64 the sandbox carries (embedded at build time, or compiled at run time in a build
+ * without them) are run through a small classic-BPF interpreter over hand-made
+ * seccomp_data, so the aarch64 filter is checked on any host. Asserts that each embedded
+ * program is byte for byte a fresh libseccomp build of the policy (a policy edit cannot
+ * leave a stale filter), the exact action for every name of the policy tables, the argument
+ * filters (clone, socket, personality), the foreign-ABI kill, that other architectures are
+ * refused, and which program a run loads. */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -16,6 +19,10 @@
 #include <sys/socket.h>
 
 #include "sandbox_internal.h"
+
+#ifndef CL_SBX_SECCOMP_EMBEDDED
+#error "CL_SBX_SECCOMP_EMBEDDED comes with the sandbox library it links (0 or 1)"
+#endif
 
 static int failures;
 #define CHECK(cond, ...)                                                        \
@@ -72,7 +79,7 @@ static uint32_t run_bpf(const struct sock_fprog *prog, const struct seccomp_data
 struct arch {
 	uint32_t scmp, audit, foreign_audit;
 	const char *name;
-	struct cl_sbx_bpf bpf;
+	const struct sock_fprog *prog; /* the program judged */
 };
 
 static uint32_t decide(const struct arch *ar, uint32_t audit, int nr, uint64_t a0)
@@ -82,7 +89,7 @@ static uint32_t decide(const struct arch *ar, uint32_t audit, int nr, uint64_t a
 	d.nr = nr;
 	d.arch = audit;
 	d.args[0] = a0;
-	return run_bpf(&ar->bpf.prog, &d);
+	return run_bpf(ar->prog, &d);
 }
 
 static int nr_of(const struct arch *ar, const char *name)
@@ -101,15 +108,8 @@ static void check_call(const struct arch *ar, const char *name, uint64_t a0, uin
 	      (unsigned long long)a0, got, want);
 }
 
-static void check_arch(struct arch *ar)
+static void check_arch(const struct arch *ar)
 {
-	struct cl_error err;
-	cl_error_clear(&err);
-	const int rc = cl_sbx_seccomp_build(ar->scmp, &ar->bpf, &err);
-	CHECK(rc == 0, "%s: build: %s", ar->name, err.msg);
-	if (rc)
-		return;
-
 	/* Every name of the tables, on the architectures that have it. */
 	int allowed = 0, denied = 0;
 	for (const char *const *n = cl_sbx_seccomp_allowed; *n; n++) {
@@ -129,7 +129,7 @@ static void check_arch(struct arch *ar)
 		denied++;
 	}
 	printf("%s: %u instructions, %d allowed and %d denied names checked\n", ar->name,
-	       ar->bpf.prog.len, allowed, denied);
+	       ar->prog->len, allowed, denied);
 
 	/* Named checks of the brief, argument filters, defaults. */
 	check_call(ar, "io_uring_setup", 0, RET_ERRNO(EPERM));
@@ -182,21 +182,98 @@ static void check_arch(struct arch *ar)
 	}
 }
 
+/* Instruction by instruction, naming the first difference. */
+static bool same_program(const char *name, const struct sock_fprog *got,
+			 const struct sock_fprog *want)
+{
+	if (got->len != want->len) {
+		fprintf(stderr, "%s: %u instructions, a fresh build has %u\n", name, got->len,
+			want->len);
+		return false;
+	}
+	for (unsigned i = 0; i < got->len; i++) {
+		const struct sock_filter *g = &got->filter[i], *w = &want->filter[i];
+		if (memcmp(g, w, sizeof(*g)) != 0) {
+			fprintf(stderr, "%s: instruction %u is {0x%x, %u, %u, 0x%x}, a fresh build "
+				"has {0x%x, %u, %u, 0x%x}\n", name, i, g->code, g->jt, g->jf, g->k,
+				w->code, w->jt, w->jf, w->k);
+			return false;
+		}
+	}
+	return true;
+}
+
+#if CL_SBX_SECCOMP_EMBEDDED
+static const struct sock_fprog *embedded(uint32_t audit_arch)
+{
+	for (const struct cl_sbx_seccomp_program *p = cl_sbx_seccomp_programs; p->arch_name; p++)
+		if (p->audit_arch == audit_arch)
+			return &p->prog;
+	return NULL;
+}
+#endif
+
 int main(void)
 {
+	struct cl_error err;
+	cl_error_clear(&err);
+	/* As the generator does: the program must not depend on the kernel it is built on. */
+	if (cl_sbx_seccomp_target_api(&err) < 0) {
+		fprintf(stderr, "FAIL: %s\n", err.msg);
+		return 1;
+	}
+
 	struct arch arches[] = {
-		{ SCMP_ARCH_X86_64, AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, "x86_64", { { 0, NULL } } },
-		{ SCMP_ARCH_AARCH64, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, "aarch64", { { 0, NULL } } },
+		{ SCMP_ARCH_X86_64, AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, "x86_64", NULL },
+		{ SCMP_ARCH_AARCH64, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, "aarch64", NULL },
 	};
-	for (size_t i = 0; i < 2; i++) {
-		check_arch(&arches[i]);
-		cl_sbx_seccomp_free(&arches[i].bpf);
+	const size_t n_arches = sizeof(arches) / sizeof(arches[0]);
+	/* The policy's architectures are exactly these (a new one needs its checks here). */
+	size_t n = 0;
+	for (; cl_sbx_seccomp_arches[n].name; n++)
+		CHECK(n < n_arches && cl_sbx_seccomp_arches[n].audit_arch == arches[n].audit &&
+			      strcmp(cl_sbx_seccomp_arches[n].name, arches[n].name) == 0,
+		      "policy architecture %zu is %s", n, cl_sbx_seccomp_arches[n].name);
+	CHECK(n == n_arches, "the policy has %zu architectures, the test knows %zu", n, n_arches);
+#if CL_SBX_SECCOMP_EMBEDDED
+	/* The embedded table: one program per policy architecture, in order, nothing else. */
+	n = 0;
+	for (const struct cl_sbx_seccomp_program *p = cl_sbx_seccomp_programs; p->arch_name;
+	     p++, n++)
+		CHECK(n < n_arches && p->audit_arch == arches[n].audit &&
+			      strcmp(p->arch_name, arches[n].name) == 0,
+		      "embedded program %zu is for %s", n, p->arch_name);
+	CHECK(n == n_arches, "%zu embedded programs, want %zu", n, n_arches);
+#endif
+
+	for (size_t i = 0; i < n_arches; i++) {
+		struct arch *ar = &arches[i];
+		struct cl_sbx_bpf fresh;
+		cl_error_clear(&err);
+		const int rc = cl_sbx_seccomp_build(ar->scmp, &fresh, &err);
+		CHECK(rc == 0, "%s: build: %s", ar->name, err.msg);
+		if (rc)
+			continue;
+#if CL_SBX_SECCOMP_EMBEDDED
+		/* What the build embedded is what libseccomp makes of the policy now: a policy
+		 * edit without a regenerated program fails here. */
+		ar->prog = embedded(ar->audit);
+		const bool same = ar->prog && same_program(ar->name, ar->prog, &fresh.prog);
+		CHECK(same, "%s: the embedded program is missing or not a fresh build of the policy",
+		      ar->name);
+		if (same)
+			printf("%s: the embedded program equals a fresh build\n", ar->name);
+#else
+		ar->prog = &fresh.prog;
+#endif
+		if (ar->prog)
+			check_arch(ar);
+		cl_sbx_seccomp_free(&fresh);
 	}
 
 	/* Other architectures: a clear error when the filter is built. */
 	const uint32_t others[] = { SCMP_ARCH_X86, SCMP_ARCH_ARM, SCMP_ARCH_RISCV64 };
 	for (size_t i = 0; i < 3; i++) {
-		struct cl_error err;
 		cl_error_clear(&err);
 		struct cl_sbx_bpf bpf;
 		const int rc = cl_sbx_seccomp_build(others[i], &bpf, &err);
@@ -205,18 +282,26 @@ int main(void)
 		      others[i], err.msg);
 	}
 
-	/* The program a run loads is the one built for this machine, built once. */
-	struct cl_error err;
+	/* The program a run loads: the one of this machine's architecture. */
 	cl_error_clear(&err);
+#if CL_SBX_SECCOMP_EMBEDDED
+	/* Embedded: there from the start, nothing compiled. */
+	const struct sock_fprog *native = cl_sbx_seccomp_native_if_built();
+	CHECK(native != NULL && native == embedded(seccomp_arch_native()),
+	      "a run takes the embedded program of this architecture");
+	CHECK(cl_sbx_seccomp_native(&err) == native, "native program: %s", err.msg);
+#else
+	/* Compiled at run time: on the first request, once, then kept. */
+	CHECK(cl_sbx_seccomp_native_if_built() == NULL, "a program before the first request");
 	const struct sock_fprog *native = cl_sbx_seccomp_native(&err);
 	CHECK(native && native == cl_sbx_seccomp_native(&err), "native program: %s", err.msg);
+	CHECK(cl_sbx_seccomp_native_if_built() == native, "the compiled program is not kept");
 	struct cl_sbx_bpf again;
 	CHECK(cl_sbx_seccomp_build(seccomp_arch_native(), &again, &err) == 0, "%s", err.msg);
-	CHECK(native && again.prog.len == native->len &&
-		      memcmp(again.prog.filter, native->filter,
-			     native->len * sizeof(struct sock_filter)) == 0,
+	CHECK(native && same_program("native", native, &again.prog),
 	      "native program differs from a fresh build");
 	cl_sbx_seccomp_free(&again);
+#endif
 
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);

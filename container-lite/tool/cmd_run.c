@@ -3,7 +3,6 @@
  * hard links into it (read-only, so the cache cannot be changed through it), removed after
  * the run. As root the sandbox maps a range of host ids and the cache's trees are owned
  * by the same range, so the image's owners hold inside. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -127,8 +126,9 @@ static int parse_id(const char *text, uint32_t *out)
 		radix = 16;
 		text += 2;
 	}
-	if (radix == 16 ? !isxdigit((unsigned char)*text) : !isdigit((unsigned char)*text))
-		return -1;
+	const char *digits = radix == 16 ? "0123456789abcdefABCDEF" : "0123456789";
+	if (!*text || text[strspn(text, digits)] != '\0')
+		return -1; /* strtoull alone would take a sign, spaces or a second "0x" */
 	char *end;
 	errno = 0;
 	const unsigned long long v = strtoull(text, &end, radix);

@@ -124,7 +124,8 @@ while read -r name; do
   shard_bytes=$((shard_bytes + $(stat -c %s "$box/shards/$name")))
 done <"$work/order"
 chmod -R a+rX "$box/shards"
-[ "$(id -u)" -eq 0 ] && chown 65534:65534 "$box/out"
+# as root, the image's root is host id 0x70000000 (container-lite run's default id range)
+[ "$(id -u)" -eq 0 ] && chown 1879048192:1879048192 "$box/out"
 build/container-lite/tool/container-lite run --cache "$box/cache" --image "$box/token-stats.oci" \
   --bind "$box/shards:/data" --bind "$box/out:/out:rw" --memory 256M --pids 64 --timeout 60
 sed 's/^/  /' "$box/out/stats.jsonl"

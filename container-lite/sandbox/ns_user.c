@@ -1,6 +1,7 @@
-/* The user namespace: the supervisor writes the child's uid/gid maps (one id each, never
- * host root), and the child takes its sandbox identity, first for file-system access
- * only (while it still needs its capabilities), then for good. */
+/* The user namespace: which ids a spec may map (one id each, or a root supervisor's id
+ * range; never host root), the supervisor writing the child's uid/gid maps, and the child
+ * taking its sandbox identity, first for file-system access only (while it still needs
+ * its capabilities), then for good. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,60 @@
 #include <sys/syscall.h>
 
 #include "sandbox_internal.h"
+
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "spec.groups is handed to setgroups as is");
+
+int cl_sandbox_check_idmap(const struct cl_sandbox_idmap *map, struct cl_error *err)
+{
+	if (map->count == 0)
+		return 0;
+	if (geteuid() != 0)
+		return cl_error_set(err, -EPERM, "sandbox: an id range mapping needs a root "
+				    "supervisor (an unprivileged user namespace can map only its "
+				    "creator's own uid and gid)");
+	if (map->host_base == 0)
+		return cl_error_set(err, -EINVAL, "sandbox: id range at host id 0 refused: the "
+				    "sandbox's root must not be the host's root");
+	if (map->count > CL_SANDBOX_MAX_IDMAP_COUNT)
+		return cl_error_set(err, -EINVAL, "sandbox: id range of %u ids (at most %u)",
+				    (unsigned)map->count, (unsigned)CL_SANDBOX_MAX_IDMAP_COUNT);
+	/* The last host id must be below 2^32 - 1, which is (uid_t)-1, "no change". */
+	if ((uint64_t)map->host_base + map->count > UINT32_MAX)
+		return cl_error_set(err, -EINVAL, "sandbox: id range %u+%u passes the last host "
+				    "id 4294967294", (unsigned)map->host_base, (unsigned)map->count);
+	return 0;
+}
+
+int cl_sbx_user_validate(const struct cl_sandbox_spec *s, struct cl_error *err)
+{
+	const uint32_t count = s->idmap.count;
+	int rc = cl_sandbox_check_idmap(&s->idmap, err);
+	if (rc < 0)
+		return rc;
+	if (s->n_groups > CL_SANDBOX_MAX_GROUPS || (s->n_groups && !s->groups))
+		return cl_error_set(err, -EINVAL, "sandbox: %zu supplementary groups (at most %d)",
+				    s->n_groups, CL_SANDBOX_MAX_GROUPS);
+	if (count == 0) {
+		/* One id mapped: any other group would be unmapped inside. */
+		if (s->n_groups)
+			return cl_error_set(err, -EINVAL, "sandbox: supplementary groups need an "
+					    "id range mapping (spec.idmap)");
+		if (geteuid() == 0 && (s->host_uid == 0 || s->host_gid == 0))
+			return cl_error_set(err, -EINVAL, "sandbox: host uid/gid 0 refused: the "
+					    "sandbox's root must not be the host's root");
+		return 0;
+	}
+	if (s->uid >= count || s->gid >= count)
+		return cl_error_set(err, -EINVAL, "sandbox: uid/gid %u:%u outside the mapped "
+				    "range 0-%u", (unsigned)s->uid, (unsigned)s->gid,
+				    (unsigned)count - 1);
+	for (size_t i = 0; i < s->n_groups; i++)
+		if (s->groups[i] >= count)
+			return cl_error_set(err, -EINVAL, "sandbox: supplementary group %u outside "
+					    "the mapped range 0-%u", (unsigned)s->groups[i],
+					    (unsigned)count - 1);
+	return 0;
+}
 
 static int write_proc_file(pid_t pid, const char *name, const char *text, struct cl_error *err)
 {
@@ -38,23 +93,29 @@ static int write_proc_file(pid_t pid, const char *name, const char *text, struct
 int cl_sbx_user_write_maps(pid_t pid, const struct cl_sandbox_spec *spec, bool privileged,
 			   struct cl_error *err)
 {
-	/* Root maps the ids the spec names; anyone else may only map itself, and only after
-	 * giving up setgroups (the kernel's rule since 3.19). */
-	const unsigned host_uid = privileged ? spec->host_uid : (unsigned)geteuid();
-	const unsigned host_gid = privileged ? spec->host_gid : (unsigned)getegid();
-	char line[64];
+	/* Root maps the ids the spec names, one each or a range; anyone else may only map
+	 * itself, and only after giving up setgroups (the kernel's rule since 3.19). */
+	char uid_line[64], gid_line[64];
 	int rc;
+	if (privileged && spec->idmap.count) {
+		snprintf(uid_line, sizeof(uid_line), "0 %u %u\n", (unsigned)spec->idmap.host_base,
+			 (unsigned)spec->idmap.count);
+		memcpy(gid_line, uid_line, sizeof(gid_line));
+	} else {
+		const unsigned host_uid = privileged ? spec->host_uid : (unsigned)geteuid();
+		const unsigned host_gid = privileged ? spec->host_gid : (unsigned)getegid();
+		snprintf(uid_line, sizeof(uid_line), "%u %u 1\n", (unsigned)spec->uid, host_uid);
+		snprintf(gid_line, sizeof(gid_line), "%u %u 1\n", (unsigned)spec->gid, host_gid);
+	}
 	if (!privileged) {
 		rc = write_proc_file(pid, "setgroups", "deny", err);
 		if (rc < 0)
 			return rc;
 	}
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)spec->uid, host_uid);
-	rc = write_proc_file(pid, "uid_map", line, err);
+	rc = write_proc_file(pid, "uid_map", uid_line, err);
 	if (rc < 0)
 		return rc;
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)spec->gid, host_gid);
-	return write_proc_file(pid, "gid_map", line, err);
+	return write_proc_file(pid, "gid_map", gid_line, err);
 }
 
 /* The child is a fork-like copy of a possibly multi-threaded supervisor, but it has only one
@@ -82,11 +143,12 @@ int cl_sbx_user_switch(const struct cl_sandbox_spec *spec, bool privileged,
 	if (syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0)
 		return cl_error_set(err, -errno, "user namespace: setresgid(%u): %s",
 				    (unsigned)spec->gid, cl_sbx_errstr(errno));
-	/* Host root's supplementary groups (gid 0!) must not follow it inside. An
-	 * unprivileged caller's namespace denies setgroups; its groups are its own. */
-	if (privileged && syscall(SYS_setgroups, 0, NULL) < 0)
-		return cl_error_set(err, -errno, "user namespace: setgroups(0): %s",
-				    cl_sbx_errstr(errno));
+	/* Host root's supplementary groups (gid 0!) must not follow it inside: the sandbox
+	 * gets exactly the spec's (none unless a range is mapped). An unprivileged caller's
+	 * namespace denies setgroups; its groups are its own. */
+	if (privileged && syscall(SYS_setgroups, spec->n_groups, spec->groups) < 0)
+		return cl_error_set(err, -errno, "user namespace: setgroups(%zu groups): %s",
+				    spec->n_groups, cl_sbx_errstr(errno));
 	if (syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0)
 		return cl_error_set(err, -errno, "user namespace: setresuid(%u): %s",
 				    (unsigned)spec->uid, cl_sbx_errstr(errno));

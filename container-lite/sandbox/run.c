@@ -107,10 +107,7 @@ static int validate(const struct cl_sandbox_spec *s, struct cl_error *err)
 				    (unsigned long long)s->tmp_bytes);
 	if (s->stdout_max > CL_SBX_MAX_CAPTURE || s->stderr_max > CL_SBX_MAX_CAPTURE)
 		return cl_error_set(err, -EINVAL, "sandbox: capture bound above 1 GiB");
-	if (geteuid() == 0 && (s->host_uid == 0 || s->host_gid == 0))
-		return cl_error_set(err, -EINVAL, "sandbox: host uid/gid 0 refused: the "
-				    "sandbox's root must not be the host's root");
-	return 0;
+	return cl_sbx_user_validate(s, err);
 }
 
 int cl_sandbox_prepare(struct cl_error *err)

@@ -95,6 +95,7 @@ int cl_sbx_fds_arrange(struct cl_sbx_child *c, struct cl_error *err);
 void cl_sbx_fds_close_range(unsigned int first, unsigned int last);
 
 /* ns_user.c */
+int cl_sbx_user_validate(const struct cl_sandbox_spec *spec, struct cl_error *err);
 int cl_sbx_user_write_maps(pid_t pid, const struct cl_sandbox_spec *spec, bool privileged,
 			   struct cl_error *err);
 int cl_sbx_user_fs_ids(const struct cl_sandbox_spec *spec, struct cl_error *err);

@@ -1,7 +1,8 @@
 /* `container-lite run`: a program from an image (or an unpacked rootfs) in the sandbox.
  * The image's layers come from the layer cache; each run gets its own rootfs directory of
  * hard links into it (read-only, so the cache cannot be changed through it), removed after
- * the run. */
+ * the run. As root the sandbox maps a range of host ids and the cache's trees are owned
+ * by the same range, so the image's owners hold inside. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -27,6 +28,11 @@ static const char run_usage[] =
 	"verified and unpacked through the layer cache; each run uses a fresh read-only view\n"
 	"of it. With --rootfs, an already unpacked directory is used as it is.\n"
 	"\n"
+	"As root, ids 0-65535 inside are host ids 1879048192-1879113727 (0x70000000 up), and\n"
+	"the image's files are owned by those host ids, so they keep the image's owners inside;\n"
+	"--userns-base/--userns-count choose another range. Otherwise your own uid and gid are\n"
+	"the only ids inside.\n"
+	"\n"
 	"Options:\n"
 	"  -i, --image PATH          OCI image layout directory, or a tar archive of one\n"
 	"  -r, --ref NAME            the manifest named NAME (default: the only one)\n"
@@ -48,6 +54,10 @@ static const char run_usage[] =
 	"      --cpus FRACTION       CPU bandwidth limit in cores, e.g. 0.5\n"
 	"  -t, --timeout DURATION    wall-clock limit: 30 (seconds), 500ms, 2m\n"
 	"      --tmp-size SIZE       size of the /tmp tmpfs (default 64M)\n"
+	"      --userns-base ID      as root: the host id of the sandbox's id 0 (default\n"
+	"                            0x70000000 = 1879048192; decimal, or hex with 0x)\n"
+	"      --userns-count N      as root: how many ids are mapped (default and at most\n"
+	"                            65536); the image's ids must be below it\n"
 	"  -v, --verbose             report the cache, the outcome and resource use on stderr\n"
 	"  -h, --help                this help\n"
 	"\n"
@@ -63,7 +73,16 @@ enum {
 	OPT_PIDS,
 	OPT_CPUS,
 	OPT_TMP_SIZE,
+	OPT_USERNS_BASE,
+	OPT_USERNS_COUNT,
 };
+
+/* The host range a root `run` maps by default: 64 Ki ids (an image's whole 16-bit id
+ * space) at 0x70000000, above systemd's container ranges (524288-1879048191), below 2^31,
+ * and far above the subordinate ids useradd hands out (100000 up); the low 16 bits of a
+ * host id are the id inside. */
+#define RUN_USERNS_BASE 0x70000000u
+#define RUN_USERNS_COUNT 65536u
 
 struct run_args {
 	const char *image, *ref, *platform, *rootfs, *cache;
@@ -76,6 +95,8 @@ struct run_args {
 	struct cl_sandbox_limits limits;
 	uint32_t timeout_ms;
 	uint64_t tmp_bytes;
+	struct cl_sandbox_idmap idmap; /* count 0: one id (not root) */
+	bool base_given, count_given;
 	bool verbose;
 	char **cmd;                /* after "--", NULL-terminated, or NULL */
 };
@@ -97,6 +118,46 @@ __attribute__((format(printf, 2, 3))) static int usage_error(const struct cl_err
 	return CL_EXIT_USAGE;
 }
 
+/* A host id or count: decimal, or hexadecimal after "0x" (host ranges read better so). */
+static int parse_id(const char *text, uint32_t *out)
+{
+	int radix = 10;
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		radix = 16;
+		text += 2;
+	}
+	const char *digits = radix == 16 ? "0123456789abcdefABCDEF" : "0123456789";
+	if (!*text || text[strspn(text, digits)] != '\0')
+		return -1; /* strtoull alone would take a sign, spaces or a second "0x" */
+	char *end;
+	errno = 0;
+	const unsigned long long v = strtoull(text, &end, radix);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* As root: the range, defaulted and checked before any work is done for the run. */
+static int choose_idmap(struct run_args *a)
+{
+	if (geteuid() != 0) {
+		if (a->base_given || a->count_given)
+			return usage_error(NULL, "--userns-base and --userns-count need root: an "
+					   "unprivileged user namespace maps only your own uid "
+					   "and gid");
+		return 0;
+	}
+	if (!a->base_given)
+		a->idmap.host_base = RUN_USERNS_BASE;
+	if (!a->count_given)
+		a->idmap.count = RUN_USERNS_COUNT;
+	struct cl_error err = { 0 };
+	if (cl_sandbox_check_idmap(&a->idmap, &err) < 0)
+		return usage_error(&err, "bad id range");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option longopts[] = {
@@ -115,6 +176,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "tmp-size", required_argument, NULL, OPT_TMP_SIZE },
+		{ "userns-base", required_argument, NULL, OPT_USERNS_BASE },
+		{ "userns-count", required_argument, NULL, OPT_USERNS_COUNT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -173,6 +236,17 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			if (cl_sandbox_parse_duration_ms(optarg, &a->timeout_ms, &err) < 0)
 				return usage_error(&err, "bad value");
 			break;
+		case OPT_USERNS_BASE:
+			if (parse_id(optarg, &a->idmap.host_base) < 0)
+				return usage_error(NULL, "--userns-base %s: want a host id", optarg);
+			a->base_given = true;
+			break;
+		case OPT_USERNS_COUNT:
+			if (parse_id(optarg, &a->idmap.count) < 0 || a->idmap.count == 0)
+				return usage_error(NULL, "--userns-count %s: want a count from 1 to %u",
+						   optarg, (unsigned)CL_SANDBOX_MAX_IDMAP_COUNT);
+			a->count_given = true;
+			break;
 		case ':':
 			return usage_error(NULL, "%s needs an argument", argv[optind - 1]);
 		default:
@@ -186,7 +260,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	if (a->rootfs && (!a->cmd || a->entrypoint[0] || a->user || a->ref || a->platform))
 		return usage_error(NULL, "--rootfs DIR takes a command (-- CMD ARGS) and no "
 				   "image options (--ref, --platform, --entrypoint, --user)");
-	return 0;
+	return choose_idmap(a);
 }
 
 /* The cache directory: the option, the environment, or the usual per-user place. */
@@ -226,7 +300,15 @@ static int prepare_rootfs(const struct run_args *a, struct cl_image *img,
 		cl_tool_error("run", "cache %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	int rc = cl_image_cache_open(dir, NULL, &cache, &err);
+	/* With a range, the trees are owned by it: image id X is host id base + X, and an id
+	 * past the range is an error (it would be no one inside). The cache keeps trees of
+	 * each range apart. Without one, the files are ours (the only id inside). */
+	const struct cl_unpack_options shifted = {
+		.owner = CL_OWNER_PRESERVE,
+		.id_shift = a->idmap.host_base,
+		.id_count = a->idmap.count,
+	};
+	int rc = cl_image_cache_open(dir, a->idmap.count ? &shifted : NULL, &cache, &err);
 	if (rc == 0)
 		rc = cl_image_cache_prepare(cache, img, m, &tree, &stats, &err);
 	if (rc < 0) {
@@ -310,6 +392,7 @@ static int run_sandbox(const struct run_args *a, const char *rootfs,
 	spec.n_binds = a->n_binds;
 	spec.limits = a->limits;
 	spec.timeout_ms = a->timeout_ms;
+	spec.idmap = a->idmap;
 	if (a->tmp_bytes)
 		spec.tmp_bytes = a->tmp_bytes;
 	if (rc) {
@@ -318,12 +401,26 @@ static int run_sandbox(const struct run_args *a, const char *rootfs,
 		spec.cwd = rc->working_dir;
 		spec.uid = rc->uid;
 		spec.gid = rc->gid;
+		if (a->idmap.count) {
+			_Static_assert(sizeof(*rc->groups) == sizeof(*spec.groups), "gid_t is 32 bits");
+			spec.groups = (const uint32_t *)rc->groups;
+			spec.n_groups = rc->n_groups;
+		}
 	} else {
 		spec.argv = (const char *const *)a->cmd;
 		spec.env = a->env;
 		if (a->workdir)
 			spec.cwd = a->workdir;
 	}
+
+	if (a->verbose && spec.idmap.count)
+		fprintf(stderr, "container-lite run: ids 0-%u inside are host ids %u-%u\n",
+			(unsigned)spec.idmap.count - 1, (unsigned)spec.idmap.host_base,
+			(unsigned)(spec.idmap.host_base + (spec.idmap.count - 1)));
+	else if (a->verbose)
+		fprintf(stderr, "container-lite run: id %u:%u inside is host id %u:%u\n",
+			(unsigned)spec.uid, (unsigned)spec.gid, (unsigned)geteuid(),
+			(unsigned)getegid());
 
 	struct cl_sandbox_result res;
 	struct cl_error err = { 0 };
@@ -387,7 +484,7 @@ int cl_cmd_run(int argc, char **argv)
 		ex = cl_tool_exit_for_image_error(r);
 		goto out;
 	}
-	if (rc->n_groups && a.verbose)
+	if (rc->n_groups && !a.idmap.count && a.verbose)
 		fprintf(stderr, "container-lite run: supplementary groups of %s are not applied "
 			"(the sandbox maps one uid and one gid)\n", rc->user);
 	ex = run_sandbox(&a, rootfs, rc);

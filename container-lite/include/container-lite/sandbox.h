@@ -26,6 +26,9 @@ enum {
 enum {
 	CL_SANDBOX_MAX_PASS_FDS = 64,
 	CL_SANDBOX_MAX_BINDS = 64,
+	CL_SANDBOX_MAX_GROUPS = 64,          /* supplementary groups inside */
+	CL_SANDBOX_MAX_IDMAP_COUNT = 65536,  /* ids of a range mapping: the 16-bit id space
+					      * images use (nobody is 65534) */
 };
 
 /* A host path mounted into the sandbox. target is absolute inside the rootfs and resolved
@@ -34,6 +37,16 @@ struct cl_sandbox_bind {
 	const char *source; /* absolute host path (file or directory), trusted */
 	const char *target; /* absolute path inside the sandbox, no ".." */
 	bool writable;      /* false: read-only input; true: read-write output */
+};
+
+/* An id range for the sandbox's user namespace: ids 0..count-1 inside are host ids
+ * host_base..host_base+count-1, uids and gids alike, so files an image unpacked with
+ * id_shift = host_base (see image.h) keep their owners inside. Only a root supervisor can
+ * map a range: an unprivileged user namespace may map only its creator's own ids. */
+struct cl_sandbox_idmap {
+	uint32_t host_base; /* not 0 (the host's root); host_base + count <= 2^32 - 1 */
+	uint32_t count;     /* 0: no range, one id mapped (host_uid/host_gid); at most
+			     * CL_SANDBOX_MAX_IDMAP_COUNT */
 };
 
 /* Cgroup limits; 0 means unlimited. Any non-zero limit makes the run create a cgroup
@@ -58,7 +71,13 @@ struct cl_sandbox_spec {
 	const char *hostname;          /* default "sandbox" */
 	uint32_t uid, gid;             /* ids inside the sandbox (default 0, 0) */
 	uint32_t host_uid, host_gid;   /* host ids they map to when the supervisor is root
-					* (default 65534; 0 refused); ignored otherwise */
+					* and idmap.count is 0 (default 65534; 0 refused);
+					* ignored otherwise */
+	struct cl_sandbox_idmap idmap; /* root only: map a range instead of one id; uid, gid
+					* and groups must then be < idmap.count */
+	const uint32_t *groups;        /* supplementary groups inside (ids in the sandbox's
+					* terms); only with a range mapping: none otherwise */
+	size_t n_groups;               /* at most CL_SANDBOX_MAX_GROUPS */
 	const struct cl_sandbox_bind *binds;
 	size_t n_binds;
 	struct cl_sandbox_limits limits;
@@ -120,6 +139,12 @@ void cl_sandbox_spec_init(struct cl_sandbox_spec *spec);
  * Thread-safe; callers must not reap children they did not create with __WALL. */
 int cl_sandbox_run(const struct cl_sandbox_spec *spec, struct cl_sandbox_result *result,
 		   struct cl_error *err);
+
+/* Checks an id range mapping as cl_sandbox_run() would, without the spec's ids: a count of
+ * 0 passes (no range); otherwise -EPERM when the caller is not root, -EINVAL for a host
+ * base of 0, a count above CL_SANDBOX_MAX_IDMAP_COUNT or a range past 2^32 - 2. Lets a
+ * caller refuse a bad range before doing any work for the run. */
+int cl_sandbox_check_idmap(const struct cl_sandbox_idmap *map, struct cl_error *err);
 
 /* Frees the captured output of result (result itself is the caller's). */
 void cl_sandbox_result_free(struct cl_sandbox_result *result);

@@ -1,7 +1,8 @@
 /* The layer cache: a second image sharing base layers unpacks only its own layers
  * (asserted with the stats counters), the trees equal a direct unpack, building on a
  * shared chain never changes it (its files are hard links), link and data materialisation,
- * leftovers of dead builders removed, a failed build publishes nothing. */
+ * ownership policies and id shifts kept apart, leftovers of dead builders removed, a
+ * failed build publishes nothing. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +270,69 @@ static void ownership_policies_do_not_share(void **state)
 	close_image(&a);
 }
 
+static struct cl_image_cache *open_shifted(struct fixture *f, uint32_t shift, uint32_t count)
+{
+	struct cl_unpack_options o = { .resolver = tu_resolver, .owner = CL_OWNER_PRESERVE,
+				       .id_shift = shift, .id_count = count };
+	struct cl_image_cache *c = NULL;
+	struct cl_error err = { 0 };
+	assert_int_equal(cl_image_cache_open(f->cache, &o, &c, &err), 0);
+	return c;
+}
+
+static void assert_owner(const char *tree, const char *name, uid_t uid)
+{
+	struct stat st;
+	assert_int_equal(lstat(tu_path(tree, name), &st), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, uid);
+}
+
+/* Trees for different id shifts (or counts) are different trees: each range gets its own
+ * chains, owned by its own host ids, and reopening a range reuses only its own. */
+static void id_shifts_do_not_share(void **state)
+{
+	struct fixture *f = *state;
+	if (geteuid() != 0)
+		skip();
+	build_images(f);
+	struct opened a;
+	open_image(tu_path(f->work, "a"), &a);
+	struct cl_image_cache *c = open_shifted(f, 100000, 65536);
+	char *t1 = prepare(c, &a, 2, 0);
+	cl_image_cache_close(c);
+	c = open_shifted(f, 200000, 65536);
+	char *t2 = prepare(c, &a, 2, 0);
+	assert_string_not_equal(t1, t2);
+	assert_owner(t1, "app/a", 100000);
+	assert_owner(t1, "etc/motd", 100000);
+	assert_owner(t2, "app/a", 200000);
+	assert_owner(t2, "etc/motd", 200000);
+	assert_owner(t2, ".", 200000);
+	/* A rootfs made from the second range is owned by it too. */
+	char rootfs[4200];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs2", f->work);
+	struct cl_error err = { 0 };
+	assert_int_equal(cl_image_cache_materialise(c, a.m, rootfs, CL_COPY_LINK, &err), 0);
+	assert_owner(rootfs, ".", 200000);
+	assert_owner(rootfs, "usr", 200000);
+	assert_owner(rootfs, "usr/tool", 200000);
+	cl_image_cache_close(c);
+	/* The same shift with another count: ids valid under one may not be under the other. */
+	c = open_shifted(f, 100000, 1000);
+	free(prepare(c, &a, 2, 0));
+	cl_image_cache_close(c);
+	c = open_shifted(f, 100000, 65536);
+	char *again = prepare(c, &a, 0, 2);
+	assert_string_equal(again, t1);
+	assert_owner(again, "app/a", 100000);
+	free(again);
+	cl_image_cache_close(c);
+	free(t1);
+	free(t2);
+	close_image(&a);
+}
+
 static void stale_builders_removed(void **state)
 {
 	struct fixture *f = *state;
@@ -330,6 +394,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(shared_base_is_unpacked_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(materialise_link_and_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(ownership_policies_do_not_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(id_shifts_do_not_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_builders_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_build_publishes_nothing, setup, teardown),
 	};

@@ -254,6 +254,30 @@ static int cat(const char *path)
 	return n < 0 ? errno : 0;
 }
 
+/* The owner and permission bits of path as the sandbox sees them (through its id map). */
+static int print_owner(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno;
+	printf("%u %u %o\n", (unsigned)st.st_uid, (unsigned)st.st_gid,
+	       (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* The supplementary groups, in the order the kernel keeps them (sorted). */
+static int print_groups(void)
+{
+	gid_t g[64];
+	const int n = getgroups(64, g);
+	if (n < 0)
+		return errno;
+	for (int i = 0; i < n; i++)
+		printf("%s%u", i ? " " : "", (unsigned)g[i]);
+	printf("\n");
+	return 0;
+}
+
 /* A host path must not be reachable: directly, through /proc/1/root, or by climbing. */
 static int host_path(const char *path)
 {
@@ -487,6 +511,12 @@ int main(int argc, char **argv)
 		return write_file(a1, a2);
 	if (!strcmp(cmd, "cat"))
 		return cat(a1);
+	if (!strcmp(cmd, "owner"))
+		return print_owner(a1);
+	if (!strcmp(cmd, "groups"))
+		return print_groups();
+	if (!strcmp(cmd, "setgid"))
+		return sys_errno(setgid((gid_t)atoi(a1)));
 	if (!strcmp(cmd, "fd"))
 		return sys_errno(fcntl(atoi(a1), F_GETFD));
 	if (!strcmp(cmd, "fdwrite"))

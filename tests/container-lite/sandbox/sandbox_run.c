@@ -24,6 +24,7 @@ static void usage(FILE *to)
 		"  -w, --cwd DIR                working directory inside (default /)\n"
 		"  -u, --uid N / -g, --gid N    ids inside (default 0)\n"
 		"      --host-uid N / --host-gid N  host ids they map to when run as root\n"
+		"      --userns-base N --userns-count N  as root: map ids 0..N-1 to a host range\n"
 		"      --hostname NAME\n"
 		"      --no-pivot               MS_MOVE + chroot instead of pivot_root\n"
 		"      --rw-rootfs              leave the rootfs writable\n"
@@ -43,7 +44,7 @@ static int fail(const struct cl_error *err)
 int main(int argc, char **argv)
 {
 	enum { O_HOST_UID = 256, O_HOST_GID, O_HOSTNAME, O_NO_PIVOT, O_RW_ROOTFS, O_CGV,
-	       O_CAPTURE };
+	       O_CAPTURE, O_USERNS_BASE, O_USERNS_COUNT };
 	static const struct option opts[] = {
 		{ "bind", required_argument, NULL, 'b' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
 		{ "gid", required_argument, NULL, 'g' },
 		{ "host-uid", required_argument, NULL, O_HOST_UID },
 		{ "host-gid", required_argument, NULL, O_HOST_GID },
+		{ "userns-base", required_argument, NULL, O_USERNS_BASE },
+		{ "userns-count", required_argument, NULL, O_USERNS_COUNT },
 		{ "hostname", required_argument, NULL, O_HOSTNAME },
 		{ "no-pivot", no_argument, NULL, O_NO_PIVOT },
 		{ "rw-rootfs", no_argument, NULL, O_RW_ROOTFS },
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'p': case 'u': case 'g': case O_HOST_UID: case O_HOST_GID: case O_CGV:
+		case O_USERNS_BASE: case O_USERNS_COUNT:
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
 			if (errno || !*optarg || *end || n > UINT32_MAX) {
@@ -136,6 +140,8 @@ int main(int argc, char **argv)
 			if (o == O_HOST_UID) spec.host_uid = (uint32_t)n;
 			if (o == O_HOST_GID) spec.host_gid = (uint32_t)n;
 			if (o == O_CGV) spec.cgroup_version = (int)n;
+			if (o == O_USERNS_BASE) spec.idmap.host_base = (uint32_t)n;
+			if (o == O_USERNS_COUNT) spec.idmap.count = (uint32_t)n;
 			break;
 		default: usage(stderr); return 125;
 		}

@@ -870,6 +870,201 @@ static int case_unprivileged(struct fixture *f)
 	return 0;
 }
 
+/* A range mapping (root only): host ids BASE..BASE+COUNT-1 are ids 0..COUNT-1 inside, so a
+ * tree unpacked with id_shift BASE keeps its owners, and its permission bits work as the
+ * image meant them. A host range of its own, not one the tool or other tests use. */
+#define IDMAP_BASE 2000000000u
+#define IDMAP_COUNT 65536u
+
+/* Writes path (under the rootfs) with host owner BASE+uid:BASE+gid and mode. */
+static int write_owned(const struct fixture *f, const char *path, const char *text, uint32_t uid,
+		       uint32_t gid, mode_t mode)
+{
+	char p[200];
+	snprintf(p, sizeof(p), "%s%s", f->rootfs, path);
+	if (write_text(p, text) < 0 || chown(p, IDMAP_BASE + uid, IDMAP_BASE + gid) < 0 ||
+	    chmod(p, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+static int case_idmap(struct fixture *f)
+{
+	if (geteuid() != 0) {
+		printf("SKIP: an id range mapping needs a root supervisor (the refusal for "
+		       "others is checked by idmap-errors)\n");
+		return SKIP;
+	}
+	char p[200];
+	snprintf(p, sizeof(p), "%s/home", f->rootfs);
+	CHECK(mkdir(p, 0755) == 0, "mkdir %s", p);
+	snprintf(p, sizeof(p), "%s/home/app", f->rootfs);
+	CHECK(mkdir(p, 0755) == 0 && chown(p, IDMAP_BASE + 1000, IDMAP_BASE + 1000) == 0,
+	      "mkdir %s", p);
+	CHECK(write_owned(f, "/home/app/secret", "app's secret\n", 1000, 1000, 0600) == 0,
+	      "secret");
+	CHECK(write_owned(f, "/home/shared", "group 2000\n", 0, 2000, 0640) == 0, "shared");
+	snprintf(p, sizeof(p), "%s/etc/host-root", f->rootfs);
+	CHECK(write_text(p, "") == 0 && chmod(p, 0644) == 0, "host-root"); /* host 0:0 */
+
+	struct cl_sandbox_spec s;
+	cl_sandbox_spec_init(&s);
+	s.idmap = (struct cl_sandbox_idmap){ IDMAP_BASE, IDMAP_COUNT };
+	/* The kernel's own view of the maps: exactly one extent, "0 BASE COUNT". */
+	char want[64];
+	snprintf(want, sizeof(want), "%10u %10u %10u\n", 0u, IDMAP_BASE, IDMAP_COUNT);
+	expect(f, &s, PROBE("cat", "/proc/self/uid_map"), CL_SANDBOX_EXITED, 0, want);
+	if (clone_refused)
+		return SKIP;
+	expect(f, &s, PROBE("cat", "/proc/self/gid_map"), CL_SANDBOX_EXITED, 0, want);
+	/* Owners as the sandbox sees them; a host id outside the range is the overflow id. */
+	expect(f, &s, PROBE("owner", "/home/app/secret"), CL_SANDBOX_EXITED, 0, "1000 1000 600\n");
+	expect(f, &s, PROBE("owner", "/home/shared"), CL_SANDBOX_EXITED, 0, "0 2000 640\n");
+	expect(f, &s, PROBE("owner", "/etc/host-root"), CL_SANDBOX_EXITED, 0, "65534 65534 644\n");
+	/* Root inside owns BASE's files but has no capability: another user's 0600 file
+	 * stays closed to it. */
+	expect_errno(f, &s, PROBE("open", "/home/app/secret"), EACCES);
+
+	/* The image's user reads its own 0600 file; nothing more. */
+	s.uid = s.gid = 1000;
+	expect(f, &s, PROBE("cat", "/home/app/secret"), CL_SANDBOX_EXITED, 0, "app's secret\n");
+	expect(f, &s, PROBE("whoami"), CL_SANDBOX_EXITED, 0,
+	       "uid=1000 gid=1000 euid=1000 groups=0 cwd=/ host=sandbox FOO=- PATH=-\n");
+	expect_errno(f, &s, PROBE("open", "/home/shared"), EACCES);
+	expect(f, &s, PROBE("status"), CL_SANDBOX_EXITED, 0,
+	       "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
+	       "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
+	       "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n");
+	/* Every id of the range exists inside, but changing to one needs CAP_SETUID; an id
+	 * past the range does not exist at all. */
+	expect_errno(f, &s, PROBE("setuid", "1001"), EPERM);
+	expect_errno(f, &s, PROBE("setuid", "0"), EPERM);
+	expect_errno(f, &s, PROBE("setgid", "2000"), EPERM);
+	expect_errno(f, &s, PROBE("setuid", "70000"), EINVAL);
+
+	/* Another user of the image: the same file is closed. */
+	s.uid = s.gid = 1001;
+	expect_errno(f, &s, PROBE("open", "/home/app/secret"), EACCES);
+	/* Supplementary groups, applied exactly: group 2000 opens the 0640 file. */
+	static const uint32_t groups[] = { 3000, 2000 };
+	s.groups = groups;
+	s.n_groups = 2;
+	expect(f, &s, PROBE("groups"), CL_SANDBOX_EXITED, 0, "2000 3000\n"); /* sorted */
+	expect(f, &s, PROBE("cat", "/home/shared"), CL_SANDBOX_EXITED, 0, "group 2000\n");
+	expect_errno(f, &s, PROBE("open", "/home/app/secret"), EACCES);
+
+	/* An output directory owned by the user's host id: what it writes there belongs to
+	 * BASE+1001 on the host. */
+	char out[160], file[200];
+	snprintf(out, sizeof(out), "%s/out", f->dir);
+	CHECK(mkdir(out, 0700) == 0 && chown(out, IDMAP_BASE + 1001, IDMAP_BASE + 1001) == 0,
+	      "output directory");
+	const struct cl_sandbox_bind bind = { out, "/out", true };
+	s.binds = &bind;
+	s.n_binds = 1;
+	expect_errno(f, &s, PROBE("write", "/out/result", "done"), 0);
+	snprintf(file, sizeof(file), "%s/result", out);
+	struct stat st;
+	CHECK(stat(file, &st) == 0 && st.st_uid == IDMAP_BASE + 1001 &&
+		      st.st_gid == IDMAP_BASE + 1001,
+	      "output owned by %u:%u on the host, want %u:%u", (unsigned)st.st_uid,
+	      (unsigned)st.st_gid, IDMAP_BASE + 1001, IDMAP_BASE + 1001);
+	return 0;
+}
+
+/* What a range mapping refuses, before anything runs: ids outside it, host root, ranges
+ * too large or past the last host id, groups without a range, and any range asked by an
+ * unprivileged caller. */
+static int expect_refused(const struct fixture *f, struct cl_sandbox_spec *s, int want_rc,
+			  const char *want_msg, const char *what)
+{
+	struct cl_sandbox_result res;
+	struct cl_error err;
+	const int rc = run(f, s, PROBE("exit", "0"), &res, &err);
+	CHECK(rc == want_rc && strstr(err.msg, want_msg) && res.exec_errno == 0,
+	      "%s: rc %d (want %d), \"%s\" (want \"%s\")", what, rc, want_rc, err.msg, want_msg);
+	if (rc == 0)
+		cl_sandbox_result_free(&res);
+	return rc;
+}
+
+static int case_idmap_errors(struct fixture *f)
+{
+	struct cl_sandbox_spec s;
+	struct cl_error err;
+	if (geteuid() == 0) {
+		cl_sandbox_spec_init(&s);
+		s.idmap = (struct cl_sandbox_idmap){ IDMAP_BASE, IDMAP_COUNT };
+		s.uid = IDMAP_COUNT;
+		expect_refused(f, &s, -EINVAL, "uid/gid 65536:0 outside the mapped range 0-65535",
+			       "uid past the range");
+		s.uid = 0;
+		s.gid = IDMAP_COUNT + 7;
+		expect_refused(f, &s, -EINVAL, "uid/gid 0:65543 outside the mapped range 0-65535",
+			       "gid past the range");
+		s.gid = 0;
+		s.idmap.count = 1000;
+		s.uid = 1000;
+		expect_refused(f, &s, -EINVAL, "uid/gid 1000:0 outside the mapped range 0-999",
+			       "uid equal to the count");
+		s.uid = 0;
+		const uint32_t groups[] = { 10, 1000 };
+		s.groups = groups;
+		s.n_groups = 2;
+		expect_refused(f, &s, -EINVAL, "supplementary group 1000 outside the mapped "
+			       "range 0-999", "group past the range");
+		s.n_groups = CL_SANDBOX_MAX_GROUPS + 1;
+		expect_refused(f, &s, -EINVAL, "65 supplementary groups (at most 64)",
+			       "too many groups");
+		s.n_groups = 0;
+		s.idmap = (struct cl_sandbox_idmap){ 0, IDMAP_COUNT };
+		expect_refused(f, &s, -EINVAL, "id range at host id 0 refused", "host base 0");
+		s.idmap = (struct cl_sandbox_idmap){ IDMAP_BASE, CL_SANDBOX_MAX_IDMAP_COUNT + 1 };
+		expect_refused(f, &s, -EINVAL, "id range of 65537 ids (at most 65536)",
+			       "count above the limit");
+		s.idmap = (struct cl_sandbox_idmap){ UINT32_MAX - IDMAP_COUNT + 1, IDMAP_COUNT };
+		expect_refused(f, &s, -EINVAL, "passes the last host id 4294967294",
+			       "range past 2^32 - 2");
+		/* The highest range there is: its last id is 2^32 - 2. */
+		s.idmap.host_base = UINT32_MAX - IDMAP_COUNT;
+		cl_error_clear(&err);
+		CHECK(cl_sandbox_check_idmap(&s.idmap, &err) == 0, "highest range: %s", err.msg);
+		/* Without a range, supplementary groups would be unmapped ids. */
+		cl_sandbox_spec_init(&s);
+		s.groups = groups;
+		s.n_groups = 1;
+		expect_refused(f, &s, -EINVAL, "supplementary groups need an id range mapping",
+			       "groups without a range");
+		if (clone_refused)
+			return SKIP;
+	}
+	/* An unprivileged caller: the kernel would only let it map its own ids. */
+	fflush(NULL);
+	const pid_t p = fork();
+	if (p == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+				       setresuid(65534, 65534, 65534) < 0))
+			_exit(2);
+		prctl(PR_SET_DUMPABLE, 1);
+		const struct cl_sandbox_idmap range = { IDMAP_BASE, IDMAP_COUNT };
+		cl_error_clear(&err);
+		CHECK(cl_sandbox_check_idmap(&range, &err) == -EPERM &&
+			      strstr(err.msg, "needs a root supervisor"),
+		      "unprivileged check: %s", err.msg);
+		cl_sandbox_spec_init(&s);
+		s.idmap = range;
+		expect_refused(f, &s, -EPERM, "an id range mapping needs a root supervisor",
+			       "unprivileged range");
+		fflush(NULL);
+		_exit(failures ? 1 : 0);
+	}
+	int st = 0;
+	CHECK(p > 0 && waitpid(p, &st, 0) == p, "fork");
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unprivileged part failed (status 0x%x)",
+	      (unsigned)st);
+	return 0;
+}
+
 static int case_errors(struct fixture *f)
 {
 	struct cl_sandbox_spec s;
@@ -1159,6 +1354,8 @@ static const struct {
 	{ "namespaces", case_namespaces },
 	{ "unprivileged", case_unprivileged },
 	{ "errors", case_errors },
+	{ "idmap", case_idmap },
+	{ "idmap-errors", case_idmap_errors },
 	{ "cgroup-select", case_cgroup_select },
 	{ "options", case_options },
 	{ "cli", case_cli },

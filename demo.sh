@@ -124,9 +124,13 @@ while read -r name; do
   shard_bytes=$((shard_bytes + $(stat -c %s "$box/shards/$name")))
 done <"$work/order"
 chmod -R a+rX "$box/shards"
-# as root, the image's root is host id 0x70000000 (container-lite run's default id range)
-[ "$(id -u)" -eq 0 ] && chown 1879048192:1879048192 "$box/out"
-build/container-lite/tool/container-lite run --cache "$box/cache" --image "$box/token-stats.oci" \
+# As root, run maps the image's ids 0..65535 to host ids from --userns-base: the program
+# (the image's root) writes its output as host id $base.
+base=1879048192
+[ "$(id -u)" -eq 0 ] && chown "$base:$base" "$box/out"
+userns=()
+[ "$(id -u)" -eq 0 ] && userns=(--userns-base "$base")
+build/container-lite/tool/container-lite run "${userns[@]}" --cache "$box/cache" --image "$box/token-stats.oci" \
   --bind "$box/shards:/data" --bind "$box/out:/out:rw" --memory 256M --pids 64 --timeout 60
 sed 's/^/  /' "$box/out/stats.jsonl"
 cp "$box/out/stats.jsonl" "$work/stats.jsonl"

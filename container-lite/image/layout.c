@@ -213,7 +213,8 @@ static int archive_index(struct cl_layout *l, const char *path, struct cl_error 
 		f->offset = archive_read_header_position(a);
 		f->size = archive_entry_size(e) < 0 ? 0 : (uint64_t)archive_entry_size(e);
 	}
-	qsort(l->files, l->n_files, sizeof(*l->files), file_cmp);
+	if (l->n_files > 1) /* qsort(NULL, 0, ...) is undefined: an archive may hold no file */
+		qsort(l->files, l->n_files, sizeof(*l->files), file_cmp);
 	for (size_t i = 1; i < l->n_files; i++) {
 		if (strcmp(l->files[i - 1].name, l->files[i].name) == 0) {
 			rc = cl_error_set(err, EBADMSG, "%s: two archive entries named %s", path,
@@ -276,8 +277,8 @@ void cl_layout_close(struct cl_layout *l)
 static const struct archive_file *archive_find(const struct cl_layout *l, const char *name)
 {
 	struct archive_file key;
-	if (strlen(name) >= sizeof(key.name))
-		return NULL;
+	if (l->n_files == 0 || strlen(name) >= sizeof(key.name))
+		return NULL; /* bsearch(NULL, 0, ...) is undefined too */
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	return bsearch(&key, l->files, l->n_files, sizeof(*l->files), file_cmp);
 }

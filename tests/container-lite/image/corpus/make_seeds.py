@@ -6,7 +6,10 @@ committed; this script documents how they were made and regenerates them.
   oci_json/      index, nested index, manifest, config and oci-layout documents
   passwd/        "<passwd content>\\0<group content>"
   layer_apply/   one flags byte (bit 0: fallback resolver, bit 1: owner self) + a tar
+  image_archive/ OCI layouts as tar archives (oci-archive): valid, tampered, odd members
 """
+import gzip
+import hashlib
 import io
 import json
 import os
@@ -151,7 +154,62 @@ def layer_apply():
     tar_seed("names", 0, names)
 
 
+def image_archive():
+    def layer_tar():
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+            add(t, "bin", tarfile.DIRTYPE, mode=0o755)
+            add(t, "bin/prog", data=b"#!/bin/sh\necho hi\n", mode=0o755)
+            add(t, "etc/passwd", data=b"root:x:0:0::/:/bin/sh\n")
+        return raw.getvalue()
+
+    def layout(tamper=None, extra=()):
+        blobs = {}
+
+        def put(data):
+            d = hashlib.sha256(data).hexdigest()
+            blobs[d] = data
+            return {"digest": "sha256:" + d, "size": len(data)}
+        layer = layer_tar()
+        config = put(json.dumps({
+            "architecture": "amd64", "os": "linux",
+            "config": {"Entrypoint": ["/bin/prog"], "Env": ["PATH=/bin"]},
+            "rootfs": {"type": "layers",
+                       "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode())
+        gz = put(gzip.compress(layer, mtime=0))
+        manifest = put(json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        **gz}]}).encode())
+        index = {"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest,
+            "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}
+        if tamper == "layer":
+            d = gz["digest"][7:]
+            blobs[d] = blobs[d][:-1] + bytes([blobs[d][-1] ^ 1])
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+            add(t, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
+            add(t, "index.json", data=json.dumps(index).encode())
+            add(t, "blobs", tarfile.DIRTYPE, mode=0o755)
+            add(t, "blobs/sha256", tarfile.DIRTYPE, mode=0o755)
+            for d, data in sorted(blobs.items()):
+                add(t, "blobs/sha256/" + d, data=data)
+            for member in extra:
+                add(t, **member)
+        return raw.getvalue()
+
+    write("image_archive/valid.tar", layout())
+    write("image_archive/tampered-layer.tar", layout(tamper="layer"))
+    write("image_archive/odd-members.tar", layout(extra=(
+        {"name": "blobs/sha256/" + "b" * 64, "kind": tarfile.SYMTYPE, "link": "/etc/passwd"},
+        {"name": "../escape", "data": b"x"},
+        {"name": "index.json", "data": b"{}"})))
+
+
 if __name__ == "__main__":
     oci_json()
     passwd()
     layer_apply()
+    image_archive()

@@ -128,10 +128,11 @@ chmod -R a+rX "$box/shards"
 # (the image's root) writes its output as host id $base.
 base=1879048192
 [ "$(id -u)" -eq 0 ] && chown "$base:$base" "$box/out"
-userns=()
-[ "$(id -u)" -eq 0 ] && userns=(--userns-base "$base")
-build/container-lite/tool/container-lite run "${userns[@]}" --cache "$box/cache" --image "$box/token-stats.oci" \
-  --bind "$box/shards:/data" --bind "$box/out:/out:rw" --memory 256M --pids 64 --timeout 60
+# Cgroup limits need root (or a delegated cgroup); as a user the sandbox runs without them.
+opts=(--timeout 60)
+[ "$(id -u)" -eq 0 ] && opts+=(--userns-base "$base" --memory 256M --pids 64)
+build/container-lite/tool/container-lite run "${opts[@]}" --cache "$box/cache" \
+  --image "$box/token-stats.oci" --bind "$box/shards:/data" --bind "$box/out:/out:rw"
 sed 's/^/  /' "$box/out/stats.jsonl"
 cp "$box/out/stats.jsonl" "$work/stats.jsonl"
 result_bytes=$(stat -c %s "$work/stats.jsonl")

@@ -8,32 +8,7 @@ cl=$(readlink -f "$1")
 make_image=$(readlink -f "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-tool-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE DESCRIPTION -- COMMAND...: runs it, keeps stdout/stderr in $out/$err
-expect() {
-	local want=$1 what=$2
-	shift 3
-	out=$("$@" 2>"$work/stderr")
-	local got=$?
-	err=$(cat "$work/stderr")
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		echo "  stdout: $out"
-		echo "  stderr: $err"
-	else
-		echo "ok: $what (exit $got)"
-	fi
-}
-
-contains() {   # contains TEXT NEEDLE DESCRIPTION
-	case "$1" in
-	*"$2"*) ;;
-	*) fail "$3: no \"$2\" in: $1" ;;
-	esac
-}
+. "$(dirname "$(readlink -f "$0")")/../cli_assert.sh"
 
 "$make_image" "$work" || { echo "cannot build the test images"; exit 1; }
 cd "$work"

@@ -17,30 +17,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-run-XXXXXX")
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE DESCRIPTION -- COMMAND...: stdout in $out, stderr in $err
-expect() {
-	local want=$1 what=$2
-	shift 3
-	out=$("$@" 2>"$work/stderr")
-	local got=$?
-	err=$(cat "$work/stderr")
-	if [ "$got" -ne "$want" ]; then
-		fail "$what: exit $got, want $want"
-		echo "  stdout: $out"
-		echo "  stderr: $err"
-	else
-		echo "ok: $what (exit $got)"
-	fi
-}
-same() {   # same GOT WANT DESCRIPTION
-	[ "$1" = "$2" ] || fail "$3: got \"$1\", want \"$2\""
-}
-contains() {   # contains TEXT NEEDLE DESCRIPTION
-	case "$1" in *"$2"*) ;; *) fail "$3: no \"$2\" in: $1" ;; esac
-}
+. "$(dirname "$(readlink -f "$0")")/../cli_assert.sh"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }

@@ -18,7 +18,10 @@ struct fw_config;
 
 /* Per-connection limits the transport has fixed before the first command (DESIGN.md §3.1). */
 struct fw_queue_limits {
-	uint32_t max_icd;   /* in-capsule data the transport accepts on this queue (bytes) */
+	uint32_t max_icd;        /* in-capsule data the transport accepts on this queue (bytes) */
+	char     local_addr[64]; /* address the host reached us at (numeric), for the
+	                            discovery log when listening on a wildcard address */
+	uint16_t local_port;     /* port the host reached us at */
 };
 
 /* What the command layer may ask of the transport that owns a queue. */

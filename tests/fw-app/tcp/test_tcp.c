@@ -274,13 +274,18 @@ static int case_malformed(void)
 	if (expect_term(d.nvm_port, 0, b, 24, 1, 0, "CapsuleResp from a host"))
 		return 1;
 	/* in-capsule data beyond the 16 KiB the daemon takes */
-	n = build_capsule(&peer, b, sizeof(b), 1, 20480, false, b + 8192, 20480);
+	{
+		static uint8_t icd[20480];
+
+		n = build_capsule(&peer, b, sizeof(b), 1, 20480, false, icd, sizeof(icd));
+	}
 	if (expect_term(d.nvm_port, 0, b, n, 1, 4, "20 KiB of in-capsule data"))
 		return 1;
 	/* H2CData whose TTAG names no R2T */
 	{
+		static uint8_t payload[4096];
 		struct insitu_tcp_data_desc dd = { .cccid = 1, .ttag = 77, .datao = 0, .datal = 4096,
-						   .data = b + 4096, .last = true };
+						   .data = payload, .last = true };
 
 		n = (size_t)insitu_tcp_build_h2c_data(&peer.codec, b, sizeof(b), &dd);
 		if (expect_term(d.nvm_port, 0, b, n, 1, 10, "H2CData with an unknown TTAG"))
@@ -316,6 +321,7 @@ static int case_malformed(void)
 		struct insitu_tcp_error e;
 		struct insitu_tcp_pdu pdu;
 		struct insitu_tcp_data_desc dd = { 0 };
+		static uint8_t data4k[4096];
 
 		CHECK(!ti_admin_up(&a, d.nvm_port, 0, TI_SUBNQN), "admin");
 		CHECK(!ti_io_up(&q, &a, d.nvm_port, 0, 1, 31), "io queue");
@@ -327,7 +333,7 @@ static int case_malformed(void)
 		dd.ttag = le16toh(pdu.hdr.r2t.ttag);
 		dd.datao = 4096; /* the transfer starts at 0 */
 		dd.datal = 4096;
-		dd.data = b + 8192;
+		dd.data = data4k;
 		dd.last = true;
 		n = (size_t)insitu_tcp_build_h2c_data(&q.codec, b, sizeof(b), &dd);
 		CHECK(!ti_send_all(q.fd, b, n), "send");

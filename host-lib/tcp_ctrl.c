@@ -156,7 +156,7 @@ static int fabrics_exec(struct tcp_ctrl *c, struct tq *q, struct ins_req *r)
 		/* Connect's own statuses already start with "Connect:" */
 		bool named = strncmp(st, what, strlen(what)) == 0;
 
-		return ins_fail_status(r->status, "%s: %s%s%s (SCT %xh SC %02xh)", c->name,
+		return ins_fail_status(r->status, "%s: %s%s%s (SCT %Xh SC %02Xh)", c->name,
 				       named ? "" : what, named ? "" : ": ", st,
 				       insitu_status_sct(r->status), insitu_status_sc(r->status));
 	}

@@ -1077,6 +1077,8 @@ void fw_tcp_conn_detach(struct fw_tcp_conn *c)
 			cmd_free(cmd);
 	}
 	list_push(&ctx->reap, c);
+	if (ctx->draining)
+		fw_tcp_ctx_drain(ctx, ctx->now_ms, false); /* an admin queue may go now */
 }
 
 static void conn_destroy(struct fw_tcp_conn *c)
@@ -1102,6 +1104,12 @@ static void conn_check_drain(struct fw_tcp_conn *c)
 	for (struct fw_tcp_cmd *cmd = c->cmds; cmd; cmd = cmd->next)
 		if (!(cmd->state == CMD_EXEC && cmd->aer))
 			return;
+	/* The admin queue goes last: closing it deletes the controller and its I/O queues,
+	 * which may still be finishing commands. */
+	if (c->q && fw_queue_depth(c->q) && fw_queue_qid(c->q) == 0)
+		for (struct fw_tcp_conn *o = c->ctx->conns; o; o = o->next)
+			if (o != c && o->q && fw_queue_qid(o->q) != 0)
+				return;
 	conn_close_internal(c, "shutting down", false);
 }
 

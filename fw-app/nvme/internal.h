@@ -78,6 +78,7 @@ struct fw_ctrl {
 	uint32_t kato_ms;                /* 0: no keep-alive timeout */
 	uint64_t ka_last_ms;             /* tick time of the last command or keep alive */
 	bool     failed;                 /* keep-alive expired or fatal: no more commands */
+	bool     flush_wanted;           /* shutdown flush waits for room in the flash queue */
 
 	uint16_t io_queues;              /* granted by Set Features Number of Queues */
 	bool     io_queues_set;
@@ -190,6 +191,8 @@ void fw_flash_done_cb(void *arg, int result);
 /* connect.c, property.c */
 uint16_t fw_connect_prepare(struct fw_queue *q, struct fw_cmd *cmd);
 void fw_connect_execute(struct fw_queue *q, struct fw_cmd *cmd);
+/* property.c: submits a shutdown's flush that found the flash queue full. */
+void fw_ctrl_shutdown_retry(struct fw_ctrl *c);
 uint16_t fw_property_prepare(struct fw_queue *q, struct fw_cmd *cmd);
 void fw_property_execute(struct fw_queue *q, struct fw_cmd *cmd);
 

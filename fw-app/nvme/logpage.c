@@ -123,10 +123,26 @@ static uint64_t uptime_ms(const struct fw_subsys *s)
 	return (now - s->start_ns) / 1000000u;
 }
 
+/* Composite temperature in kelvins from the SoC's first thermal zone; 0 (not reported) on a
+ * machine without one. */
+static uint16_t soc_temperature_k(void)
+{
+	FILE *f = fopen("/sys/class/thermal/thermal_zone0/temp", "re");
+	long mc = 0;
+	int ok = f && fscanf(f, "%ld", &mc) == 1;
+	if (f)
+		fclose(f);
+	if (!ok || mc < -273000 || mc > 200000)
+		return 0;
+	return (uint16_t)(mc / 1000 + 273);
+}
+
 static void build_smart(const struct fw_queue *q, uint8_t *out)
 {
 	const struct fw_subsys *s = q->s;
 	struct nvme_smart_log *l = (struct nvme_smart_log *)(void *)out;
+	uint16_t temp = htole16(soc_temperature_k());
+	memcpy(l->temperature, &temp, sizeof(temp));
 	l->avail_spare = 100;
 	l->spare_thresh = 10;
 	put_u128(l->data_units_read, data_units(s->host.read_bytes));

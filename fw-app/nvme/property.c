@@ -44,6 +44,20 @@ static void shutdown_flushed(void *arg, int result)
 	fw_ctrl_put(c);
 }
 
+void fw_ctrl_shutdown_retry(struct fw_ctrl *c)
+{
+	int rc = fw_flash_flush(&c->s->flash, shutdown_flushed, c);
+	if (rc == -EAGAIN) {
+		c->flush_wanted = true;	/* retried by fw_subsys_poll() when room frees up */
+		return;
+	}
+	c->flush_wanted = false;
+	if (rc < 0) {
+		fw_err("controller %u: cannot flush at shutdown: %s", c->cntlid, strerror(-rc));
+		shutdown_flushed(c, rc);
+	}
+}
+
 /* Start of a shutdown: everything written so far becomes durable before SHST reads complete. */
 static void shutdown_begin(struct fw_ctrl *c)
 {
@@ -52,15 +66,10 @@ static void shutdown_begin(struct fw_ctrl *c)
 		c->csts = (c->csts & ~CSTS_SHST_ALL) | CSTS_SHST(NVME_CSTS_SHST_CMPLT);
 		return;
 	}
-	c->refs++;
-	int rc = fw_flash_flush(&c->s->flash, shutdown_flushed, c);
-	if (rc < 0) {
-		/* -EAGAIN: the flash queue is full of this host's own writes; they complete before
-		 * anything later, and the volume is flushed again when it closes. */
-		if (rc != -EAGAIN)
-			fw_err("controller %u: cannot flush at shutdown: %s", c->cntlid, strerror(-rc));
-		shutdown_flushed(c, 0);
-	}
+	if (c->flush_wanted)
+		return;
+	c->refs++;		/* dropped by shutdown_flushed() */
+	fw_ctrl_shutdown_retry(c);
 }
 
 static bool cc_acceptable(const struct fw_ctrl *c, uint32_t cc)

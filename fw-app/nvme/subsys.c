@@ -168,6 +168,9 @@ void fw_subsys_poll(struct fw_subsys *s)
 			break;
 		}
 	}
+	for (unsigned i = 0; i < s->cfg.max_controllers; i++)
+		if (s->ctrls[i] && s->ctrls[i]->flush_wanted)
+			fw_ctrl_shutdown_retry(s->ctrls[i]);
 }
 
 /* ---- controllers --------------------------------------------------------------------------- */

@@ -51,7 +51,7 @@ static void init_once(void)
 
 	if (g_subsys)
 		return;
-	fw_log_set_level(FW_LOG_ERROR);
+	fw_log_set_level(getenv("FUZZ_CONN_VERBOSE") ? FW_LOG_DEBUG : FW_LOG_ERROR);
 	fw_config_defaults(&g_cfg);
 	snprintf(g_cfg.flash_path, sizeof(g_cfg.flash_path), "%s/insitu-fuzz-conn-XXXXXX",
 		 tmp ? tmp : "/tmp");

@@ -70,5 +70,6 @@ int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
+int cmd_trim(int argc, char **argv);
 
 #endif

@@ -454,3 +454,42 @@ int cmd_put(int argc, char **argv)
 {
 	return write_common(argc, argv, true);
 }
+
+static const char trim_help[] =
+	"usage: insitu trim DEVICE --lba N --count N [options]\n"
+	"Deallocates COUNT blocks from block LBA (Dataset Management, Deallocate): they read\n"
+	"back as zeros, and a deduplicating device frees the flash blocks nothing else shares.\n\n"
+	"  -s, --lba N              first block\n"
+	"  -c, --count N            blocks to deallocate\n"
+	"  -n, --namespace-id NSID  namespace (default 1)\n" CLI_COMMON_HELP;
+
+int cmd_trim(int argc, char **argv)
+{
+	struct data_args a;
+	struct insitu_dev *d;
+	const char *cmd = argv[0];
+	int rc;
+
+	PARSE_OR_RETURN(parse_data(argc, argv, trim_help, "s:c:n:o:h", 1, &a, NULL));
+	if (!a.have_lba || !a.have_count)
+		return cli_usage_error(cmd, "--lba and --count are required");
+	rc = cli_open(&a.c, a.dev, &d);
+	if (rc)
+		return rc;
+	if (insitu_deallocate(d, a.nsid, a.lba, a.count) < 0) {
+		rc = cli_fail_lib();
+	} else if (a.c.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "nsid", json_object_new_uint64(a.nsid));
+		json_object_object_add(o, "lba", json_object_new_uint64(a.lba));
+		json_object_object_add(o, "blocks", json_object_new_uint64(a.count));
+		cli_json_print(o);
+	} else {
+		printf("deallocated %llu blocks at lba %llu\n", (unsigned long long)a.count,
+		       (unsigned long long)a.lba);
+	}
+	if (insitu_close(d) < 0 && rc == EXIT_OK)
+		rc = cli_fail_lib();
+	return rc;
+}

@@ -19,6 +19,7 @@ static const struct {
 	{ "write", cmd_write, "write a file or stdin at a block address" },
 	{ "put", cmd_put, "store a file and print the extent that gets it back" },
 	{ "get", cmd_get, "fetch an extent into a file" },
+	{ "trim", cmd_trim, "deallocate blocks (Dataset Management)" },
 };
 
 static void usage(FILE *f)

@@ -179,6 +179,15 @@ run stats "$U"
 expect "stats host I/O line" "host I/O           : $(grep -o '"host_read_bytes":[0-9]*' <<<"$("$CLI" stats "$U" -o json)" | cut -d: -f2 | tr -d '\n') bytes read, 3022848 bytes written" \
 	"$(grep '^host I/O' <<<"$out" | sed 's/[0-9]* bytes read/&/')"
 
+run trim "$U" --lba 5 --count 2
+expect "trim output" "deallocated 2 blocks at lba 5" "$out"
+run read "$U" --lba 5 --count 2 -O "$dir/trimmed"
+head -c 8192 /dev/zero >"$dir/zeros"
+cmp "$dir/zeros" "$dir/trimmed" && echo "ok: trimmed blocks read back as zeros" ||
+	{ echo "FAIL: trimmed blocks do not read back as zeros"; fails=$((fails + 1)); }
+run trim "$U" --lba 5
+expect "trim without --count" "2 insitu trim: --lba and --count are required (see 'insitu trim --help')" "$rc $err"
+
 run smart-log "$U"
 expect "smart-log exit" 0 "$rc"
 expect "smart-log spare" "available_spare          : 100%" "$(grep '^available_spare ' <<<"$out")"
@@ -205,7 +214,7 @@ run id-ctrl "$U" -o yaml
 expect "bad format exit" 2 "$rc"
 run frobnicate
 expect "unknown command exit" 2 "$rc"
-for c in list id-ctrl id-ns smart-log stats read write put get; do
+for c in list id-ctrl id-ns smart-log stats read write put get trim; do
 	run "$c" --help
 	expect "$c --help" "0 usage: insitu $c" "$rc $(head -1 <<<"$out" | cut -d' ' -f1-3)"
 done

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The insitu demo: sets up this machine (Debian packages), builds, then stores a small AI
-# data set on a deduplicated volume over a sparse file, the way the device keeps its flash:
-# model replicas, zero-padded tensors and dataset shards with shared headers are written,
-# read back and verified, a replica is trimmed, and the offline audit checks every count.
-# Last, a preprocessing program from an OCI image runs in the sandbox over the shards read
-# from the volume, and only its small result would go back to the host.
+# The insitu demo: sets up this machine (Debian packages), builds, then starts the device
+# daemon insitu-fw on a sparse file (the flash) and drives it over NVMe/TCP with the insitu
+# CLI, the way a host drives the drive: a small AI data set (model replicas, zero-padded
+# tensors, dataset shards with shared headers) is stored on the deduplicated namespace, read
+# back and verified, a replica is deallocated, and the device's own telemetry shows what
+# deduplication saved. The daemon stops cleanly and the offline audit checks every count.
+# Last, a preprocessing program from an OCI image runs in the sandbox over the shards, next
+# to the data, and only its small result would go back to the host.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -13,15 +15,36 @@ echo "== building (build/)"
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
+fw=$PWD/build/fw-app/tcp/insitu-fw
+cli=$PWD/build/host-lib/insitu
 tool=$PWD/build/dedup/insitu-dedup
 work=${INSITU_DEMO_DIR:-$PWD/demo-work}
 rm -rf "$work"
 mkdir -p "$work/data"
 vol=$work/flash.img
+fw_pid=
+
+cleanup() {
+  [ -n "$fw_pid" ] && kill "$fw_pid" 2>/dev/null && wait "$fw_pid" 2>/dev/null
+  [ -n "${box:-}" ] && rm -rf "$box"
+  return 0
+}
+trap cleanup EXIT
 
 echo
-echo "== formatting a volume: 4 GiB logical over a 512 MiB sparse file (the flash)"
-"$tool" format "$vol" 4G --physical-size 512M
+echo "== starting insitu-fw: a 4 GiB deduplicated namespace over a 512 MiB sparse file (the flash)"
+mkfifo "$work/ready"
+"$fw" --flash "$vol" --flash-size 512M --ns-size 4G --port 0 --discovery-port none \
+  >"$work/ready" 2>"$work/insitu-fw.log" &
+fw_pid=$!
+# The daemon prints one line once it listens; reading it is the wait.
+read -r ready <"$work/ready" || { cat "$work/insitu-fw.log"; exit 1; }
+addr=${ready#ready nvm=}
+addr=${addr%% *}
+dev="nvme+tcp://$addr/nqn.2026-11.dev.insitu:csd"
+echo "  $ready (log: $work/insitu-fw.log)"
+echo "  device: $dev"
+"$cli" list "$dev" | sed 's/^/  /'
 
 echo
 echo "== generating the data set in $work/data"
@@ -58,47 +81,57 @@ for s in range(8):
 PY
 
 echo
-echo "== writing every file to the volume"
+echo "== storing every file on the device (insitu put over NVMe/TCP)"
 lba=0
 declare -A where
 while read -r name; do
   f=$work/data/$name
-  blocks=$(( ($(stat -c %s "$f") + 4095) / 4096 ))
-  printf '  %-24s LBA %6d: ' "$(basename "$f")" "$lba"
-  "$tool" write "$vol" "$lba" "$f"
-  where[$f]="$lba $blocks"
-  lba=$((lba + blocks))
+  bytes=$(stat -c %s "$f")
+  printf '  %-24s LBA %6d: ' "$name" "$lba"
+  "$cli" put "$dev" "$f" --lba "$lba" -o json | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print("%d blocks, %d bytes" % (o["blocks"], o["bytes"]))'
+  where[$name]="$lba $bytes"
+  lba=$((lba + (bytes + 4095) / 4096))
 done <"$work/order"
 
 echo
-echo "== what the volume stored"
-"$tool" stats "$vol"
+echo "== what the device reports (vendor telemetry log C1h)"
+"$cli" stats "$dev" | sed 's/^/  /'
 
 echo
-echo "== reading every file back and comparing"
+echo "== reading every file back (insitu get) and comparing"
 while read -r name; do
-  f=$work/data/$name
-  read -r start blocks <<<"${where[$f]}"
-  "$tool" read "$vol" "$start" "$blocks" "$work/readback"
-  truncate -s "$(stat -c %s "$f")" "$work/readback"
-  cmp "$f" "$work/readback"
+  read -r start bytes <<<"${where[$name]}"
+  "$cli" get "$dev" --lba "$start" --bytes "$bytes" -O "$work/readback" >/dev/null
+  cmp "$work/data/$name" "$work/readback"
   printf '  %-24s identical\n' "$name"
 done <"$work/order"
 rm -f "$work/readback"
 
 echo
-echo "== trimming the second replica (NVMe deallocate): its blocks stay, shared by the others"
-read -r start blocks <<<"${where[$work/data/model-replica2.ckpt]}"
-"$tool" trim "$vol" "$start" "$blocks"
-"$tool" stats -o json "$vol" | python3 -c '
+echo "== deallocating the second replica (insitu trim): its blocks stay, shared by the others"
+read -r start bytes <<<"${where[model-replica2.ckpt]}"
+"$cli" trim "$dev" --lba "$start" --count $(( (bytes + 4095) / 4096 )) | sed 's/^/  /'
+"$cli" stats "$dev" -o json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-print("  mapped %d, zero %d, physical used %d blocks, saved %.1f MiB, ratio %.2fx" % (
-    s["mapped_blocks"], s["zero_blocks"], s["physical_used"], s["bytes_saved"] / 2**20,
-    s["dedup_ratio"]))'
+print("  logical %.1f MiB stored in %.1f MiB of flash (%d unique blocks, %d zero blocks elided), ratio %.2fx" % (
+    s["logical_used"] / 2**20, s["phys_used"] / 2**20, s["unique_blocks"], s["zero_blocks"],
+    s["dedup_ratio_x1000"] / 1000))'
 
 echo
-echo "== offline audit: every reference count recomputed from the block map"
+echo "== stopping insitu-fw (SIGTERM: outstanding commands finish, the volume closes cleanly)"
+kill -TERM "$fw_pid"
+status=0
+wait "$fw_pid" || status=$?
+fw_pid=
+echo "  insitu-fw exited with status $status"
+[ "$status" -eq 0 ] || { tail -20 "$work/insitu-fw.log"; exit 1; }
+
+echo
+echo "== offline audit of the flash: every reference count recomputed from the block map"
 "$tool" check "$vol"
 
 echo
@@ -110,7 +143,6 @@ echo "== preprocessing next to the data: token statistics of the shards, in the 
 # scratch directory (a clone in /root is not).
 box=$(mktemp -d "${TMPDIR:-/tmp}/insitu-demo-XXXXXX")
 chmod 755 "$box"
-trap 'rm -rf "$box"' EXIT
 mkdir -p "$box/rootfs/bin" "$box/rootfs/data" "$box/rootfs/out" "$box/shards" "$box/out"
 cp build/examples/token-stats "$box/rootfs/bin/token-stats"
 python3 examples/oci-image.py --rootfs "$box/rootfs" --layout "$box/token-stats.oci" \
@@ -118,8 +150,8 @@ python3 examples/oci-image.py --rootfs "$box/rootfs" --layout "$box/token-stats.
 shard_bytes=0
 while read -r name; do
   case $name in shard-*) ;; *) continue ;; esac
-  read -r start blocks <<<"${where[$work/data/$name]}"
-  "$tool" read "$vol" "$start" "$blocks" "$box/shards/$name"
+  read -r start bytes <<<"${where[$name]}"
+  "$tool" read "$vol" "$start" $(( (bytes + 4095) / 4096 )) "$box/shards/$name"
   truncate -s "$(stat -c %s "$work/data/$name")" "$box/shards/$name"
   shard_bytes=$((shard_bytes + $(stat -c %s "$box/shards/$name")))
 done <"$work/order"

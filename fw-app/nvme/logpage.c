@@ -217,8 +217,11 @@ static void build_telemetry(const struct fw_subsys *s, uint8_t *out)
 	t->unique_blocks = htole64(st.physical_used);
 	t->dedup_hits = htole64(st.dedup_hits);
 	t->zero_blocks = htole64(st.zero_blocks);
+	/* logical_used over phys_used, as the field's definition says: zero blocks count as
+	 * stored (a host wrote them), so a sparse tensor shows its saving too. */
 	t->dedup_ratio = htole32(st.physical_used ?
-				 (uint32_t)(st.mapped_blocks * 1000 / st.physical_used) : 0);
+				 (uint32_t)((st.mapped_blocks + st.zero_blocks) * 1000 /
+					    st.physical_used) : 0);
 }
 
 void fw_logpage_execute(struct fw_queue *q, struct fw_cmd *cmd)

@@ -4,7 +4,8 @@
 # a hung guest. The guest reaches this machine's 127.0.0.1:PORT as 10.0.2.2:PORT.
 #
 # Usage: run-guest.sh GUESTDIR [options]
-#   --scenario FILE     shell script run in the guest after boot (with /lib/scenario-lib.sh)
+#   --scenario FILE     shell script run in the guest after boot (with /lib/scenario-lib.sh);
+#                       repeatable: the files run as one script, in order
 #   --env NAME=VALUE    exported to the scenario (repeatable)
 #   --log FILE          the serial console goes to FILE instead of stdout
 #   --timeout SECONDS   hard limit for the whole boot (default 300); exit 124 when hit
@@ -17,11 +18,12 @@ die() { echo "run-guest: $*" >&2; exit 1; }
 
 [ $# -ge 1 ] || die "usage: run-guest.sh GUESTDIR [--scenario FILE] [--env N=V]... [--log FILE]"
 guest=$1; shift
-scenario= log= limit=300 shell=0 smp=2 mem=1024
+scenarios=() log= limit=300 shell=0 smp=2 mem=1024
 envs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--scenario) scenario=${2:?}; shift 2 ;;
+	--scenario) [ -r "${2:?}" ] || die "$2: cannot read"
+	            scenarios+=("$2"); shift 2 ;;
 	--env)      [[ ${2:-} == [A-Za-z_]*=* ]] || die "--env wants NAME=VALUE, got '${2:-}'"
 	            envs+=("$2"); shift 2 ;;
 	--log)      log=${2:?}; shift 2 ;;
@@ -47,15 +49,14 @@ args=(-M q35 -accel tcg -cpu max -smp "$smp" -m "$mem"
 	-nic user,model=virtio-net-pci)
 append="console=ttyS0 quiet panic=-1"
 
-if [ -n "$scenario" ]; then
-	[ -r "$scenario" ] || die "$scenario: cannot read"
+if [ ${#scenarios[@]} -gt 0 ]; then
 	{
 		echo ". /lib/scenario-lib.sh"
 		for kv in "${envs[@]}"; do
 			# Single quotes keep the value literal in the guest's shell.
 			printf "export %s='%s'\n" "${kv%%=*}" "$(printf %s "${kv#*=}" | sed "s/'/'\\\\''/g")"
 		done
-		cat "$scenario"
+		cat "${scenarios[@]}"
 	} >"$tmp/scenario.sh"
 	args+=(-fw_cfg "name=opt/dev.insitu/scenario,file=$tmp/scenario.sh")
 fi

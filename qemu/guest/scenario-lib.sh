@@ -36,7 +36,7 @@ step() {
 has() { grep -qF -- "$2" "/tmp/$1.out"; }
 
 # field NAME KEY: the value of "KEY : value" in nvme-cli's human output of step NAME.
-field() { sed -n "s/^$2 *: *//p" "/tmp/$1.out" | head -n 1 | sed 's/ *$//'; }
+field() { sed -n "s/^$2[[:space:]]*:[[:space:]]*//p" "/tmp/$1.out" | head -n 1 | sed 's/ *$//'; }
 
 # le FILE OFFSET BYTES: the unsigned little-endian integer at OFFSET (BYTES = 2, 4 or 8).
 le() { od -A n -t "u$3" -j "$2" -N "$3" "$1" | tr -d ' '; }

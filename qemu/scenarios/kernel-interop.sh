@@ -1,0 +1,238 @@
+# The Linux kernel's NVMe/TCP host (nvme-tcp) and nvme-cli/fio against one target.
+# Environment (run-guest.sh --env):
+#   TARGET_ADDR NVM_PORT DISC_PORT NQN   where the target listens and what it is called
+#   EXPECT_MODEL EXPECT_SERIAL           what Identify Controller must say
+#   TARGET_KIND   insitu (default) | nvmet: nvmet has no vendor telemetry log to check
+#   FIO_SIZE      bytes of the verified fio region (default 4M); the duplicate-data region
+#                 (1 MiB, then deallocated) sits at DUP_OFFSET bytes (default 16 MiB)
+# Every step ends with one "@@ STEP ok|fail|skip" marker (scenario-lib.sh).
+
+: "${TARGET_KIND:=insitu}" "${FIO_SIZE:=4M}" "${DUP_OFFSET:=16777216}"
+CONNECT_LIMITS="--ctrl-loss-tmo=10 --reconnect-delay=2"   # a dead target must not hang us
+MIB=1048576
+
+abort() {
+	echo "@@ abort $*"
+	dmesg_tail 'nvme|tcp'
+	echo "@@ end"
+	exit 1
+}
+
+# find_devices: CTRL=/dev/nvmeX and NS=/dev/nvmeXnY (NSID 1) of the subsystem named NQN.
+find_devices() {
+	local s c n
+	CTRL= NS=
+	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
+		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+		for c in "$s"/nvme*; do
+			n=${c##*/}
+			case $n in
+			nvme*n[0-9]*) [ "$(cat "/sys/block/$n/nsid" 2>/dev/null)" = 1 ] && NS=/dev/$n ;;
+			nvme[0-9]*) CTRL=/dev/$n ;;
+			esac
+		done
+	done
+	[ -n "$CTRL" ] && [ -n "$NS" ] && [ -e "$CTRL" ] && [ -e "$NS" ]
+}
+
+# connect NAME [nvme connect options]: connects and waits up to 20 s for both device nodes.
+connect() {
+	local name=$1 i=0
+	shift
+	run "$name" 60 nvme connect -t tcp -a "$TARGET_ADDR" -s "$NVM_PORT" -n "$NQN" \
+		$CONNECT_LIMITS "$@" || { fail "$name" "nvme connect exit status $?"; return 1; }
+	until find_devices; do
+		[ $i -ge 200 ] && { fail "$name" "no controller/namespace device of $NQN after 20 s"; return 1; }
+		usleep 100000
+		i=$((i + 1))
+	done
+	ok "$name" "ctrl=$CTRL ns=$NS"
+}
+
+# telemetry FILE: fetches log C1h (struct insitu_vs_telemetry_hdr, 512 bytes) into FILE.
+telemetry() {
+	run "telemetry-$1" 20 sh -c "nvme get-log $CTRL --log-id=0xc1 --log-len=512 -b >/tmp/$1.bin" &&
+		[ "$(stat -c %s "/tmp/$1.bin")" = 512 ]
+}
+# Byte offsets in struct insitu_vs_telemetry_hdr (proto/include/insitu/proto/nvme_cs.h).
+tel() {
+	case $2 in
+	ver) le "/tmp/$1.bin" 0 2 ;;
+	hsz) le "/tmp/$1.bin" 2 2 ;;
+	host_write_bytes) le "/tmp/$1.bin" 96 8 ;;
+	logical_used) le "/tmp/$1.bin" 152 8 ;;
+	unique_blocks) le "/tmp/$1.bin" 160 8 ;;
+	dedup_hits) le "/tmp/$1.bin" 168 8 ;;
+	zero_blocks) le "/tmp/$1.bin" 176 8 ;;
+	esac
+}
+# delta A B FIELD: FIELD in B minus FIELD in A.
+delta() { echo $(( $(tel "$2" "$3") - $(tel "$1" "$3") )); }
+
+# fio_verify NAME [extra fio options]: the verified region: sequential 128 KiB writes and
+# random 4 KiB writes (in-capsule data on the kernel's side), crc32c in every block.
+fio_verify() {
+	local name=$1
+	shift
+	step "$name" 240 fio --filename="$NS" --ioengine=io_uring --direct=1 --iodepth=8 \
+		--verify=crc32c --verify_fatal=1 --randrepeat=1 --group_reporting "$@" \
+		--name=seq --rw=write --bs=128k --offset=0 --size="$FIO_SIZE" \
+		--name=rand --rw=randwrite --bs=4k --offset="$FIO_SIZE" --size=1M
+}
+
+# ---- discovery --------------------------------------------------------------------------
+if run discover 30 nvme discover -t tcp -a "$TARGET_ADDR" -s "$DISC_PORT"; then
+	# The entry naming our subsystem must point at the NVM port.
+	entry=$(awk -v nqn="$NQN" '
+		/^=====Discovery Log Entry/ { if (hit) exit; port = ""; type = "" }
+		/^trsvcid:/ { port = $2 }
+		/^subtype:/ { sub(/^subtype: */, ""); type = $0 }
+		/^subnqn:/ && $2 == nqn { hit = 1 }
+		END { if (hit) print port "|" type }' /tmp/discover.out)
+	if [ -z "$entry" ]; then
+		fail discover "no discovery log entry with subnqn $NQN"
+	elif [ "${entry%%|*}" != "$NVM_PORT" ]; then
+		fail discover "entry for $NQN has trsvcid ${entry%%|*}, expected $NVM_PORT"
+	elif [ "${entry#*|}" != "nvme subsystem" ]; then
+		fail discover "entry for $NQN has subtype '${entry#*|}', expected 'nvme subsystem'"
+	else
+		ok discover "trsvcid=$NVM_PORT"
+	fi
+else
+	fail discover "nvme discover exit status $?"
+fi
+
+# ---- connect, identify, logs ----------------------------------------------------------------
+connect connect || abort "connect failed"
+
+if run id-ctrl 20 nvme id-ctrl "$CTRL"; then
+	mn=$(field id-ctrl mn) sn=$(field id-ctrl sn) subnqn=$(field id-ctrl subnqn)
+	if [ "$mn" != "$EXPECT_MODEL" ]; then
+		fail id-ctrl "mn '$mn', expected '$EXPECT_MODEL'"
+	elif [ "$sn" != "$EXPECT_SERIAL" ]; then
+		fail id-ctrl "sn '$sn', expected '$EXPECT_SERIAL'"
+	elif [ "$subnqn" != "$NQN" ]; then
+		fail id-ctrl "subnqn '$subnqn', expected '$NQN'"
+	else
+		ok id-ctrl "sn=$sn"
+	fi
+else
+	fail id-ctrl "exit status $?"
+fi
+
+if run list 20 nvme list; then
+	if grep -F "$NS " /tmp/list.out | grep -qF "$EXPECT_SERIAL"; then
+		ok list
+	else
+		fail list "no row for $NS with serial $EXPECT_SERIAL"
+	fi
+else
+	fail list "exit status $?"
+fi
+
+if run smart-log 20 nvme smart-log "$CTRL"; then
+	cw=$(field smart-log critical_warning)
+	if [ "$cw" = 0 ]; then
+		ok smart-log
+	else
+		fail smart-log "critical_warning '$cw', expected 0"
+	fi
+else
+	fail smart-log "exit status $?"
+fi
+
+lbs=$(cat "/sys/block/${NS#/dev/}/queue/logical_block_size")
+echo "# $NS: $(($(cat "/sys/block/${NS#/dev/}/size") / 2048)) MiB, $lbs-byte blocks"
+
+# ---- data ------------------------------------------------------------------------------------
+fio_verify fio-verify
+
+# Duplicate data: 256 identical 4 KiB blocks (a repeating 4-byte pattern, no fio scrambling)
+# into a region never written before. A deduplicating volume stores one block.
+dup_len=$MIB
+if [ "$TARGET_KIND" = insitu ]; then
+	telemetry tel0 || fail telemetry "get-log C1h failed or short"
+fi
+step fio-dup 120 fio --name=dup --filename="$NS" --ioengine=io_uring --direct=1 --iodepth=8 \
+	--rw=write --bs=64k --offset="$DUP_OFFSET" --size=$dup_len \
+	--buffer_pattern=0x5eeded5e --scramble_buffers=0 --refill_buffers=0
+
+slba=$((DUP_OFFSET / lbs)) nlb=$((dup_len / lbs))
+if run dsm 20 nvme dsm "$NS" --namespace-id=1 --ad --slbs=$slba --blocks=$nlb; then
+	ok dsm "slba=$slba nlb=$nlb"
+else
+	fail dsm "exit status $?"
+fi
+
+if [ "$TARGET_KIND" = insitu ]; then
+	# tel0 before the duplicate write, tel1 after it and the deallocation.
+	if [ -f /tmp/tel0.bin ] && telemetry tel1; then
+		ver=$(tel tel1 ver) hsz=$(tel tel1 hsz)
+		dw=$(delta tel0 tel1 host_write_bytes) dh=$(delta tel0 tel1 dedup_hits)
+		du=$(delta tel0 tel1 unique_blocks) dl=$(delta tel0 tel1 logical_used)
+		echo "# telemetry deltas: host_write_bytes $dw dedup_hits $dh unique_blocks $du logical_used $dl"
+		if [ "$ver" != 1 ] || [ "$hsz" != 512 ]; then
+			fail dedup-stats "log C1h header ver $ver hsz $hsz, expected 1 and 512"
+		elif [ "$dw" != $dup_len ]; then
+			fail dedup-stats "host_write_bytes moved by $dw, expected $dup_len"
+		elif [ "$dh" != $((dup_len / 4096 - 1)) ]; then
+			fail dedup-stats "dedup_hits moved by $dh, expected $((dup_len / 4096 - 1))"
+		elif [ "$du" != 0 ] || [ "$dl" != 0 ]; then
+			fail dedup-stats "after deallocation unique_blocks moved by $du, logical_used by $dl; expected 0 and 0"
+		else
+			ok dedup-stats "dedup_hits=+$dh host_write_bytes=+$dw"
+		fi
+	else
+		fail dedup-stats "get-log C1h failed"
+	fi
+else
+	skip dedup-stats "$TARGET_KIND has no log C1h"
+fi
+
+# A deallocated range reads back as zeroes when the namespace says so (DLFEAT 001b).
+if run id-ns 20 nvme id-ns "$NS"; then
+	dlfeat=$(field id-ns dlfeat)
+	if [ $((dlfeat & 7)) = 1 ]; then
+		n=$((65536 / lbs))
+		head -c 65536 /dev/zero >/tmp/zero.bin
+		if run read-dealloc 20 nvme read "$NS" --start-block=$slba --block-count=$((n - 1)) \
+			--data-size=65536 --data=/tmp/dealloc.bin && cmp /tmp/zero.bin /tmp/dealloc.bin; then
+			ok read-dealloc
+		else
+			fail read-dealloc "deallocated blocks did not read back as zeroes"
+		fi
+	else
+		skip read-dealloc "dlfeat $dlfeat: deallocated blocks need not read as zeroes"
+	fi
+else
+	fail read-dealloc "nvme id-ns exit status $?"
+fi
+
+# ---- disconnect, reconnect with digests, the data is still there ----------------------------
+if run disconnect 30 nvme disconnect -n "$NQN" && has disconnect "disconnected 1 controller"; then
+	if find_devices; then
+		fail disconnect "$CTRL still present"
+	else
+		ok disconnect
+	fi
+else
+	fail disconnect "nvme disconnect did not disconnect 1 controller"
+fi
+
+connect reconnect-digests --hdr-digest --data-digest || abort "reconnect failed"
+fio_verify fio-reverify --verify_only
+
+# ---- the insitu CLI through the kernel backend ------------------------------------------------
+if [ "$TARGET_KIND" != insitu ]; then
+	skip insitu-cli "the insitu CLI needs insitu-fw"
+elif ! command -v insitu >/dev/null; then
+	skip insitu-cli "not built into this guest"
+elif [ -r /lib/insitu-cli-steps.sh ]; then
+	. /lib/insitu-cli-steps.sh
+else
+	skip insitu-cli "no CLI steps in this guest"
+fi
+
+step disconnect-final 30 nvme disconnect -n "$NQN"
+dmesg_tail 'nvme|tcp'
+echo "@@ end"

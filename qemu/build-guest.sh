@@ -96,6 +96,23 @@ echo "$kver" >"$out/kernel-version"
 
 # ---- the initramfs tree -------------------------------------------------------------------
 
+# Rebuilt only when an input changed: these scripts, the kernel, the programs and their
+# libraries (by size and mtime).
+inputs() {
+	local p
+	echo "$pkg $deb"
+	for p in "$here/build-guest.sh" "$here"/guest/* "$busybox_bin" "$(command -v nvme)" "$(command -v fio)" $insitu_cli; do
+		stat -L -c '%n %s %Y' "$p"
+		{ ldd "$p" 2>/dev/null || true; } | awk '/=> \// { print $3 }' | xargs -r stat -L -c '%n %s %Y'
+	done
+}
+inputs >"$out/initramfs.inputs.new"
+if [ -f "$out/initramfs.cpio" ] && cmp -s "$out/initramfs.inputs.new" "$out/initramfs.inputs"; then
+	rm -f "$out/initramfs.inputs.new"
+	echo "build-guest: kernel $kver, initramfs up to date" >&2
+	exit 0
+fi
+
 root=$out/rootfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,lib/modules,etc/nvme,proc,sys,dev,tmp,run}
@@ -165,5 +182,7 @@ chmod 755 "$root/init"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio --quiet -o -H newc --owner 0:0) >"$out/initramfs.cpio.tmp"
 mv "$out/initramfs.cpio.tmp" "$out/initramfs.cpio"
+mv "$out/initramfs.inputs.new" "$out/initramfs.inputs"
+rm -rf "$root"
 echo "build-guest: kernel $kver, initramfs $(du -m "$out/initramfs.cpio" | cut -f1) MiB," \
 	"${#load_order[@]} modules${insitu_cli:+, insitu CLI}" >&2

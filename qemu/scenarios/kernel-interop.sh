@@ -223,14 +223,60 @@ connect reconnect-digests --hdr-digest --data-digest || abort "reconnect failed"
 fio_verify fio-reverify --verify_only
 
 # ---- the insitu CLI through the kernel backend ------------------------------------------------
+# jstr/jnum NAME KEY: a string / number member of the JSON the CLI printed in step NAME.
+jstr() { sed -n "s/.*\"$2\" *: *\"\([^\"]*\)\".*/\1/p" "/tmp/$1.out" | head -n 1 | sed 's/ *$//'; }
+jnum() { sed -n "s/.*\"$2\" *: *\([0-9][0-9]*\).*/\1/p" "/tmp/$1.out" | head -n 1; }
+
 if [ "$TARGET_KIND" != insitu ]; then
 	skip insitu-cli "the insitu CLI needs insitu-fw"
 elif ! command -v insitu >/dev/null; then
 	skip insitu-cli "not built into this guest"
-elif [ -r /lib/insitu-cli-steps.sh ]; then
-	. /lib/insitu-cli-steps.sh
 else
-	skip insitu-cli "no CLI steps in this guest"
+	if run insitu-id-ctrl 20 insitu id-ctrl "$CTRL" -o json; then
+		mn=$(jstr insitu-id-ctrl mn) sn=$(jstr insitu-id-ctrl sn) subnqn=$(jstr insitu-id-ctrl subnqn)
+		if [ "$mn" = "$EXPECT_MODEL" ] && [ "$sn" = "$EXPECT_SERIAL" ] && [ "$subnqn" = "$NQN" ]; then
+			ok insitu-id-ctrl "sn=$sn"
+		else
+			fail insitu-id-ctrl "mn '$mn' sn '$sn' subnqn '$subnqn', expected '$EXPECT_MODEL' '$EXPECT_SERIAL' '$NQN'"
+		fi
+	else
+		fail insitu-id-ctrl "exit status $?"
+	fi
+
+	# The CLI's decoding of log C1h must agree with ours of nvme-cli's raw bytes, taken with
+	# no I/O in between.
+	if telemetry tel2 && run insitu-stats 20 insitu stats "$CTRL" -o json; then
+		bad=
+		for k in cap_bytes logical_used unique_blocks dedup_hits zero_blocks host_write_bytes; do
+			a=$(tel tel2 $k) b=$(jnum insitu-stats $k)
+			[ "$a" = "$b" ] || bad="$bad $k: log $a, CLI '$b';"
+		done
+		if [ -z "$bad" ]; then
+			ok insitu-stats "unique_blocks=$(tel tel2 unique_blocks)"
+		else
+			fail insitu-stats "$bad"
+		fi
+	else
+		fail insitu-stats "nvme get-log C1h or insitu stats failed"
+	fi
+
+	# 64 KiB of random bytes written by the CLI at 32 MiB, read back by the CLI and by nvme-cli.
+	lba=$((33554432 / lbs)) n=$((65536 / lbs))
+	head -c 65536 /dev/urandom >/tmp/cli.in
+	if run insitu-write 30 insitu write "$NS" --lba $lba -I /tmp/cli.in &&
+		run insitu-read 30 insitu read "$NS" --lba $lba --count $n -O /tmp/cli.out &&
+		run insitu-nvme-read 30 nvme read "$NS" --start-block=$lba --block-count=$((n - 1)) \
+			--data-size=65536 --data=/tmp/cli.nvme; then
+		if ! cmp /tmp/cli.in /tmp/cli.out; then
+			fail insitu-write-read "insitu read returned other bytes than insitu write wrote"
+		elif ! cmp /tmp/cli.in /tmp/cli.nvme; then
+			fail insitu-write-read "nvme read returned other bytes than insitu write wrote"
+		else
+			ok insitu-write-read "lba=$lba blocks=$n"
+		fi
+	else
+		fail insitu-write-read "a command failed (see above)"
+	fi
 fi
 
 step disconnect-final 30 nvme disconnect -n "$NQN"

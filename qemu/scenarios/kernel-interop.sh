@@ -13,7 +13,7 @@ MIB=1048576
 
 abort() {
 	echo "@@ abort $*"
-	dmesg_tail 'nvme|tcp'
+	dmesg_tail nvme
 	echo "@@ end"
 	exit 1
 }
@@ -280,5 +280,5 @@ else
 fi
 
 step disconnect-final 30 nvme disconnect -n "$NQN"
-dmesg_tail 'nvme|tcp'
+dmesg_tail nvme
 echo "@@ end"

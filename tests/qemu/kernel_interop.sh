@@ -140,6 +140,7 @@ excerpt() {
 	awk -v s="$1" '$0 ~ "^# " s ": " { on = 1 } on { print "    " $0 } $0 ~ "^@@ " s " " { if (on) exit }' "$log.txt" | tail -n 40
 }
 
+missing=()
 boot=$(sed -n 's/^@@ boot ok uptime=\([0-9.]*\).*/\1/p' "$log.txt")
 [ -n "$boot" ] || { echo "FAIL boot: no '@@ boot ok' marker"; failed=1; }
 grep '^@@ boot fail' "$log.txt" && failed=1
@@ -156,9 +157,10 @@ for s in "${steps[@]}"; do
 			echo "FAIL $s: skipped ($detail) where it must run"; failed=1
 		fi ;;
 	fail) echo "FAIL $s: $detail"; excerpt "$s"; failed=1 ;;
-	*) echo "FAIL $s: no marker (the scenario stopped before it)"; failed=1 ;;
+	*) missing+=("$s"); failed=1 ;;
 	esac
 done
+[ ${#missing[@]} -eq 0 ] || echo "FAIL not reached (the scenario stopped before them): ${missing[*]}"
 # A fail marker of any other name (a helper step) fails the run too.
 while read -r _ name _ detail; do
 	if ! printf '%s\n' "${steps[@]}" | grep -qx -- "$name"; then
@@ -174,7 +176,7 @@ fi
 
 echo "timing: guest boot to init ${boot:-?} s (guest clock), guest run $guest_time s, whole test $(elapsed "$t0") s"
 if [ $failed = 1 ]; then
-	echo "--- kernel log (nvme/tcp) at the end of the scenario"
+	echo "--- kernel log (nvme) at the end of the scenario"
 	grep '^| dmesg: ' "$log.txt" | tail -n 40
 	if [ -f "$work/fw.err" ]; then
 		echo "--- insitu-fw stderr (last 40 lines)"

@@ -44,4 +44,20 @@ struct fw_config {
 /* Defaults for everything (the values in the comments above). */
 void fw_config_defaults(struct fw_config *cfg);
 
+/* What the command line says beyond struct fw_config. */
+struct fw_config_cli {
+	bool help;             /* --help: print usage, do nothing else */
+	bool discovery_any;    /* --discovery-port 0: any free port (discovery_port 0 = none) */
+};
+
+/* "4096", "64K", "1M", "2G", "1T" (binary multiples; an optional trailing "B" or "iB").
+ * Returns 0 or -EINVAL (not a size, or above UINT64_MAX). */
+int fw_config_parse_size(const char *text, uint64_t *out);
+
+/* Applies the config file named by --config (if any), then every flag (DESIGN.md §7), to
+ * cfg, which holds the defaults. On error returns -EINVAL with err naming the flag or the
+ * file and line, and the value it refused. */
+int fw_config_parse_args(struct fw_config *cfg, struct fw_config_cli *cli, int argc,
+			 char *const argv[], char *err, size_t errlen);
+
 #endif

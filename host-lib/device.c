@@ -158,7 +158,7 @@ static int report(struct insitu_dev *d, const struct ins_req *r, bool admin, con
 	const char *what = admin ? admin_name(r->sqe.opc) : io_name(r->sqe.opc);
 
 	if (r->result == -EREMOTEIO)
-		return ins_fail_status(r->status, "%s: %s%s: %s (SCT %xh SC %02xh)", d->name, what,
+		return ins_fail_status(r->status, "%s: %s%s: %s (SCT %Xh SC %02Xh)", d->name, what,
 				       detail ? detail : "", insitu_status_name(r->status),
 				       insitu_status_sct(r->status), insitu_status_sc(r->status));
 	char why[512];

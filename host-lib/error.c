@@ -10,7 +10,7 @@
 static _Thread_local char errmsg[512];
 static _Thread_local uint16_t last_status;
 
-static void set_msg(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void set_msg(const char *fmt, va_list ap)
 {
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 }

@@ -150,11 +150,16 @@ static int fabrics_exec(struct tcp_ctrl *c, struct tq *q, struct ins_req *r)
 {
 	int rc = tq_exec(q, r);
 
-	if (rc == -EREMOTEIO)
-		return ins_fail_status(r->status, "%s: %s: %s (SCT %xh SC %02xh)", c->name,
-				       fabrics_name(insitu_nvmf_fctype(&r->sqe)),
-				       insitu_status_name(r->status), insitu_status_sct(r->status),
-				       insitu_status_sc(r->status));
+	if (rc == -EREMOTEIO) {
+		const char *what = fabrics_name(insitu_nvmf_fctype(&r->sqe));
+		const char *st = insitu_status_name(r->status);
+		/* Connect's own statuses already start with "Connect:" */
+		bool named = strncmp(st, what, strlen(what)) == 0;
+
+		return ins_fail_status(r->status, "%s: %s%s%s (SCT %Xh SC %02Xh)", c->name,
+				       named ? "" : what, named ? "" : ": ", st,
+				       insitu_status_sct(r->status), insitu_status_sc(r->status));
+	}
 	return rc;
 }
 
@@ -176,7 +181,7 @@ static int fabrics_connect(struct tcp_ctrl *c, struct tq *q, uint16_t qid, uint1
 	r.dir = INSITU_DIR_TO_CTRL;
 	int rc = fabrics_exec(c, q, &r);
 
-	if (rc == -EREMOTEIO && insitu_last_status() ==
+	if (rc == -EREMOTEIO && (insitu_last_status() & 0x7ff) ==
 	    ((NVME_SCT_CMD_SPECIFIC << NVME_SCT_SHIFT) | NVME_SC_CONNECT_INVALID_PARAM)) {
 		char why[512];
 

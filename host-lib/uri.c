@@ -82,7 +82,7 @@ int insitu_uri_parse(const char *s, struct insitu_uri *u, char *err, size_t errl
 		if (!host_end)
 			return uri_err(err, errlen, "'%s': IPv6 address has no closing ']'", s);
 		for (const char *c = host; c < host_end; c++)
-			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.' && *c != '%')
+			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
 				return uri_err(err, errlen, "'%s': '%c' does not belong in an IPv6 address",
 					       s, *c);
 		rest = host_end + 1;

@@ -85,6 +85,9 @@ void fw_subsys_poll(struct fw_subsys *s);
 void fw_subsys_tick(struct fw_subsys *s, uint64_t now_ms);
 /* Flash requests in flight (the reactor drains them on SIGTERM before destroy). */
 unsigned fw_subsys_inflight(const struct fw_subsys *s);
+/* The NVM port actually bound, when the configuration asked for any free port (port 0): the
+ * Discovery log page must name it. */
+void fw_subsys_set_port(struct fw_subsys *s, uint16_t port);
 
 /* ---- queues --------------------------------------------------------------------------- */
 

@@ -287,7 +287,7 @@ int cmd_smart_log(int argc, char **argv)
 		printf("%-24s : %d C (%u Kelvin)\n", "temperature", kelvin ? (int)kelvin - 273 : 0,
 		       kelvin);
 		printf("%-24s : %u%%\n", "available_spare", log.avail_spare);
-		printf("%-24s : %u%%\n", "available_spare_threshold", log.spare_thresh);
+		printf("%-24s: %u%%\n", "available_spare_threshold", log.spare_thresh);
 		printf("%-24s : %u%%\n", "percentage_used", log.percent_used);
 		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
 			u128_text(big[i].v128, num);

@@ -59,11 +59,15 @@ tel() {
 	case $2 in
 	ver) le "/tmp/$1.bin" 0 2 ;;
 	hsz) le "/tmp/$1.bin" 2 2 ;;
+	host_read_bytes) le "/tmp/$1.bin" 88 8 ;;
 	host_write_bytes) le "/tmp/$1.bin" 96 8 ;;
+	cap_bytes) le "/tmp/$1.bin" 136 8 ;;
+	phys_used) le "/tmp/$1.bin" 144 8 ;;
 	logical_used) le "/tmp/$1.bin" 152 8 ;;
 	unique_blocks) le "/tmp/$1.bin" 160 8 ;;
 	dedup_hits) le "/tmp/$1.bin" 168 8 ;;
 	zero_blocks) le "/tmp/$1.bin" 176 8 ;;
+	*) echo "tel: no offset for $2" >&2; return 1 ;;
 	esac
 }
 # delta A B FIELD: FIELD in B minus FIELD in A.
@@ -148,14 +152,16 @@ echo "# $NS: $(($(cat "/sys/block/${NS#/dev/}/size") / 2048)) MiB, $lbs-byte blo
 fio_verify fio-verify
 
 # Duplicate data: 256 identical 4 KiB blocks (a repeating 4-byte pattern, no fio scrambling)
-# into a region never written before. A deduplicating volume stores one block.
-dup_len=$MIB
-if [ "$TARGET_KIND" = insitu ]; then
-	telemetry tel0 || fail telemetry "get-log C1h failed or short"
-fi
+# into a region never written before, then deallocated. A block's reference count saturates
+# at 254 (dedup/DESIGN.md, as dm-vdo): 256 duplicates are stored as 2 copies and 254 hits.
+dup_len=$MIB dup_blocks=$((MIB / 4096)) refmax=254
+dup_copies=$(((dup_blocks + refmax - 1) / refmax))
+dup_hits=$((dup_blocks - dup_copies))
+[ "$TARGET_KIND" = insitu ] && { telemetry tel-before || fail telemetry "get-log C1h failed or short"; }
 step fio-dup 120 fio --name=dup --filename="$NS" --ioengine=io_uring --direct=1 --iodepth=8 \
 	--rw=write --bs=64k --offset="$DUP_OFFSET" --size=$dup_len \
 	--buffer_pattern=0x5eeded5e --scramble_buffers=0 --refill_buffers=0
+[ "$TARGET_KIND" = insitu ] && { telemetry tel-dup || fail telemetry "get-log C1h failed or short"; }
 
 slba=$((DUP_OFFSET / lbs)) nlb=$((dup_len / lbs))
 if run dsm 20 nvme dsm "$NS" --namespace-id=1 --ad --slbs=$slba --blocks=$nlb; then
@@ -165,22 +171,24 @@ else
 fi
 
 if [ "$TARGET_KIND" = insitu ]; then
-	# tel0 before the duplicate write, tel1 after it and the deallocation.
-	if [ -f /tmp/tel0.bin ] && telemetry tel1; then
-		ver=$(tel tel1 ver) hsz=$(tel tel1 hsz)
-		dw=$(delta tel0 tel1 host_write_bytes) dh=$(delta tel0 tel1 dedup_hits)
-		du=$(delta tel0 tel1 unique_blocks) dl=$(delta tel0 tel1 logical_used)
-		echo "# telemetry deltas: host_write_bytes $dw dedup_hits $dh unique_blocks $du logical_used $dl"
+	if [ -f /tmp/tel-before.bin ] && [ -f /tmp/tel-dup.bin ] && telemetry tel-dealloc; then
+		ver=$(tel tel-dealloc ver) hsz=$(tel tel-dealloc hsz)
+		dw=$(delta tel-before tel-dup host_write_bytes) dh=$(delta tel-before tel-dup dedup_hits)
+		du=$(delta tel-before tel-dup unique_blocks) dl=$(delta tel-before tel-dup logical_used)
+		fu=$(delta tel-before tel-dealloc unique_blocks) fl=$(delta tel-before tel-dealloc logical_used)
+		fh=$(delta tel-dup tel-dealloc dedup_hits)
+		echo "# after the write: host_write_bytes +$dw dedup_hits +$dh unique_blocks +$du logical_used +$dl"
+		echo "# after the deallocation (from before the write): unique_blocks $fu logical_used $fl"
 		if [ "$ver" != 1 ] || [ "$hsz" != 512 ]; then
 			fail dedup-stats "log C1h header ver $ver hsz $hsz, expected 1 and 512"
-		elif [ "$dw" != $dup_len ]; then
-			fail dedup-stats "host_write_bytes moved by $dw, expected $dup_len"
-		elif [ "$dh" != $((dup_len / 4096 - 1)) ]; then
-			fail dedup-stats "dedup_hits moved by $dh, expected $((dup_len / 4096 - 1))"
-		elif [ "$du" != 0 ] || [ "$dl" != 0 ]; then
-			fail dedup-stats "after deallocation unique_blocks moved by $du, logical_used by $dl; expected 0 and 0"
+		elif [ "$dw" != $dup_len ] || [ "$dl" != $dup_len ]; then
+			fail dedup-stats "host_write_bytes +$dw, logical_used +$dl; expected +$dup_len each"
+		elif [ "$dh" != $dup_hits ] || [ "$du" != $dup_copies ]; then
+			fail dedup-stats "dedup_hits +$dh, unique_blocks +$du; expected +$dup_hits and +$dup_copies"
+		elif [ "$fu" != 0 ] || [ "$fl" != 0 ] || [ "$fh" != 0 ]; then
+			fail dedup-stats "deallocation left unique_blocks $fu, logical_used $fl, dedup_hits +$fh from before the write; expected 0, 0, +0"
 		else
-			ok dedup-stats "dedup_hits=+$dh host_write_bytes=+$dw"
+			ok dedup-stats "dedup_hits=+$dh unique_blocks=+$du then back to +0"
 		fi
 	else
 		fail dedup-stats "get-log C1h failed"
@@ -245,14 +253,14 @@ else
 
 	# The CLI's decoding of log C1h must agree with ours of nvme-cli's raw bytes, taken with
 	# no I/O in between.
-	if telemetry tel2 && run insitu-stats 20 insitu stats "$CTRL" -o json; then
+	if telemetry tel-cli && run insitu-stats 20 insitu stats "$CTRL" -o json; then
 		bad=
 		for k in cap_bytes logical_used unique_blocks dedup_hits zero_blocks host_write_bytes; do
-			a=$(tel tel2 $k) b=$(jnum insitu-stats $k)
+			a=$(tel tel-cli $k) b=$(jnum insitu-stats $k)
 			[ "$a" = "$b" ] || bad="$bad $k: log $a, CLI '$b';"
 		done
 		if [ -z "$bad" ]; then
-			ok insitu-stats "unique_blocks=$(tel tel2 unique_blocks)"
+			ok insitu-stats "unique_blocks=$(tel tel-cli unique_blocks)"
 		else
 			fail insitu-stats "$bad"
 		fi

@@ -3,11 +3,13 @@
 #   TARGET_ADDR NVM_PORT DISC_PORT NQN   where the target listens and what it is called
 #   EXPECT_MODEL EXPECT_SERIAL           what Identify Controller must say
 #   TARGET_KIND   insitu (default) | nvmet: nvmet has no vendor telemetry log to check
-#   FIO_SIZE      bytes of the verified fio region (default 4M); the duplicate-data region
-#                 (1 MiB, then deallocated) sits at DUP_OFFSET bytes (default 16 MiB)
+#   FIO_SIZE      bytes of the verified fio region (default 4M, at most 7M); the regions
+#                 after it: 8-12 MiB 1 MiB writes, DUP_OFFSET (16 MiB) duplicate data,
+#                 32 MiB the insitu CLI, 40 MiB writes under digests
+#   IDLE_SECONDS  idle time with the controller connected (default 8, > the 5 s KATO)
 # Every step ends with one "@@ STEP ok|fail|skip" marker (scenario-lib.sh).
 
-: "${TARGET_KIND:=insitu}" "${FIO_SIZE:=4M}" "${DUP_OFFSET:=16777216}"
+: "${TARGET_KIND:=insitu}" "${FIO_SIZE:=4M}" "${DUP_OFFSET:=16777216}" "${IDLE_SECONDS:=8}"
 CONNECT_LIMITS="--ctrl-loss-tmo=10 --reconnect-delay=2"   # a dead target must not hang us
 MIB=1048576
 
@@ -73,15 +75,17 @@ tel() {
 # delta A B FIELD: FIELD in B minus FIELD in A.
 delta() { echo $(( $(tel "$2" "$3") - $(tel "$1" "$3") )); }
 
-# fio_verify NAME [extra fio options]: the verified region: sequential 128 KiB writes and
-# random 4 KiB writes (in-capsule data on the kernel's side), crc32c in every block.
+# fio_verify NAME [extra fio options]: the verified region, crc32c in every block: 128 KiB
+# sequential writes at 0, 4 KiB random writes 64 deep at FIO_SIZE (in-capsule data on the
+# kernel's side), 1 MiB writes (the MDTS, several R2T/H2CData each) at 8 MiB.
 fio_verify() {
 	local name=$1
 	shift
-	step "$name" 240 fio --filename="$NS" --ioengine=io_uring --direct=1 --iodepth=8 \
+	step "$name" 240 fio --filename="$NS" --ioengine=io_uring --direct=1 \
 		--verify=crc32c --verify_fatal=1 --randrepeat=1 --group_reporting "$@" \
-		--name=seq --rw=write --bs=128k --offset=0 --size="$FIO_SIZE" \
-		--name=rand --rw=randwrite --bs=4k --offset="$FIO_SIZE" --size=1M
+		--name=seq --rw=write --bs=128k --iodepth=8 --offset=0 --size="$FIO_SIZE" \
+		--name=rand --rw=randwrite --bs=4k --iodepth=64 --offset="$FIO_SIZE" --size=1M \
+		--name=big --rw=write --bs=1m --iodepth=4 --offset=8M --size=4M
 }
 
 # ---- discovery --------------------------------------------------------------------------
@@ -229,6 +233,27 @@ fi
 
 connect reconnect-digests --hdr-digest --data-digest || abort "reconnect failed"
 fio_verify fio-reverify --verify_only
+# Writes too under digests (H2CData with DDGST): 4 MiB at 40 MiB.
+step fio-digests 120 fio --name=digests --filename="$NS" --ioengine=io_uring --direct=1 \
+	--iodepth=16 --rw=randwrite --bsrange=4k-256k --offset=40M --size=4M \
+	--verify=crc32c --verify_fatal=1
+
+# Idle longer than the keep-alive timeout: the kernel's Keep Alive commands must keep the
+# controller alive (no reset, no reconnect), and it must still answer.
+ka_before=$(dmesg | grep -c "${CTRL#/dev/}: \(resetting\|failed\|keep\|reconnect\|starting error recovery\)")
+sleep "$IDLE_SECONDS"
+state=$(cat "/sys/class/nvme/${CTRL#/dev/}/state")
+ka_after=$(dmesg | grep -c "${CTRL#/dev/}: \(resetting\|failed\|keep\|reconnect\|starting error recovery\)")
+if [ "$state" != live ]; then
+	fail keep-alive "controller state '$state' after $IDLE_SECONDS s idle, expected live"
+elif [ "$ka_after" != "$ka_before" ]; then
+	fail keep-alive "the kernel logged error recovery during $IDLE_SECONDS s idle"
+	dmesg_tail "${CTRL#/dev/}"
+elif ! run keep-alive-smart 20 nvme smart-log "$CTRL"; then
+	fail keep-alive "smart-log after $IDLE_SECONDS s idle failed"
+else
+	ok keep-alive "idle=${IDLE_SECONDS}s"
+fi
 
 # ---- the insitu CLI through the kernel backend ------------------------------------------------
 # jstr/jnum NAME KEY: a string / number member of the JSON the CLI printed in step NAME.

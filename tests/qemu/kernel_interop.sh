@@ -119,7 +119,7 @@ fi
 
 # Each step of the scenario, in order, and what it may end as.
 steps=(discover connect id-ctrl list smart-log fio-verify fio-dup dsm dedup-stats read-dealloc
-	disconnect reconnect-digests fio-reverify)
+	disconnect reconnect-digests fio-reverify fio-digests keep-alive)
 declare -A may_skip=([read-dealloc]=1)
 if [ $reference = 1 ]; then
 	steps=(nvmet-setup "${steps[@]}")

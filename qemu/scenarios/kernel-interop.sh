@@ -10,7 +10,8 @@
 # Every step ends with one "@@ STEP ok|fail|skip" marker (scenario-lib.sh).
 
 : "${TARGET_KIND:=insitu}" "${FIO_SIZE:=4M}" "${DUP_OFFSET:=16777216}" "${IDLE_SECONDS:=8}"
-CONNECT_LIMITS="--ctrl-loss-tmo=10 --reconnect-delay=2"   # a dead target must not hang us
+# A dead target must not hang us; a restarted one is retried every second.
+CONNECT_LIMITS="--ctrl-loss-tmo=10 --reconnect-delay=1"
 MIB=1048576
 
 abort() {
@@ -92,11 +93,13 @@ fio_verify() {
 if run discover 30 nvme discover -t tcp -a "$TARGET_ADDR" -s "$DISC_PORT"; then
 	# The entry naming our subsystem must point at the NVM port.
 	entry=$(awk -v nqn="$NQN" '
-		/^=====Discovery Log Entry/ { if (hit) exit; port = ""; type = "" }
+		/^=====Discovery Log Entry/ { if (hit) exit; port = ""; type = ""; treq = "" }
 		/^trsvcid:/ { port = $2 }
 		/^subtype:/ { sub(/^subtype: */, ""); type = $0 }
+		/^treq:/ { sub(/^treq: */, ""); treq = $0 }
 		/^subnqn:/ && $2 == nqn { hit = 1 }
-		END { if (hit) print port "|" type }' /tmp/discover.out)
+		END { if (hit) print port "|" type "|" treq }' /tmp/discover.out)
+	treq=${entry##*|} entry=${entry%|*}
 	if [ -z "$entry" ]; then
 		fail discover "no discovery log entry with subnqn $NQN"
 	elif [ "${entry%%|*}" != "$NVM_PORT" ]; then
@@ -109,6 +112,13 @@ if run discover 30 nvme discover -t tcp -a "$TARGET_ADDR" -s "$DISC_PORT"; then
 else
 	fail discover "nvme discover exit status $?"
 fi
+# TREQ's secure channel bits must say "not specified" while the entry offers no TLS: the
+# host's libnvme (1.3) turns "required" and "not required" into the connect option 'tls',
+# which Linux 6.1 refuses, so nvme connect-all (and udev autoconnect) would fail.
+case $treq in
+"not specified" | "not specified, sq flow control disable supported") ok discover-treq ;;
+*) fail discover-treq "entry for $NQN has treq '$treq'; libnvme then asks the kernel for 'tls'" ;;
+esac
 
 # ---- connect, identify, logs ----------------------------------------------------------------
 connect connect || abort "connect failed"
@@ -253,6 +263,67 @@ elif ! run keep-alive-smart 20 nvme smart-log "$CTRL"; then
 	fail keep-alive "smart-log after $IDLE_SECONDS s idle failed"
 else
 	ok keep-alive "idle=${IDLE_SECONDS}s"
+fi
+
+# ---- the target restarts under a connected host ----------------------------------------------
+# target_stop / target_start: the host restarts insitu-fw on the same ports and flash when it
+# reads these markers; nvmet-target.sh defines its own (unlink and relink the port).
+if ! command -v target_stop >/dev/null; then
+	target_stop() { echo "@@ target-stop"; }
+	target_start() { echo "@@ target-start"; }
+fi
+# recoveries: how many times the kernel has started error recovery on CTRL.
+recoveries() { dmesg | grep -c "${CTRL#/dev/}: starting error recovery"; }
+# wait_state STATE SECONDS: polls the controller's state.
+wait_state() {
+	local i=0
+	until [ "$(cat "/sys/class/nvme/${CTRL#/dev/}/state" 2>/dev/null)" = "$1" ]; do
+		[ $i -ge $(($2 * 10)) ] && return 1
+		usleep 100000
+		i=$((i + 1))
+	done
+}
+# wait_log TEXT SECONDS: polls the kernel log for TEXT (about CTRL).
+wait_log() {
+	local i=0
+	until dmesg | grep -q "${CTRL#/dev/}: $1"; do
+		[ $i -ge $(($2 * 10)) ] && return 1
+		usleep 100000
+		i=$((i + 1))
+	done
+}
+
+# The target goes away; once the kernel has failed a reconnect attempt it comes back, and the
+# kernel's next attempt (a second later) reconnects. After that the controller must stay up:
+# no second error recovery through two of the target's 1 s ticks (its keep-alive checks),
+# and the data written before the restart must still verify.
+rec0=$(recoveries)
+target_stop
+if ! wait_log "Failed reconnect attempt" 30; then
+	fail target-restart "the kernel never tried to reconnect after the target stopped"
+	target_start
+	wait_state live 30
+else
+	target_start
+	if ! wait_state live 30; then
+		fail target-restart "controller not live 30 s after the target came back"
+	else
+		run target-restart-fio 120 fio --filename="$NS" --ioengine=io_uring --direct=1 \
+			--verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_only \
+			--name=seq --rw=write --bs=128k --iodepth=8 --offset=0 --size="$FIO_SIZE"
+		frc=$?
+		sleep 2.5
+		rec=$(($(recoveries) - rec0))
+		state=$(cat "/sys/class/nvme/${CTRL#/dev/}/state")
+		if [ $frc != 0 ]; then
+			fail target-restart "the data written before the restart did not verify (fio exit $frc)"
+		elif [ "$rec" != 1 ] || [ "$state" != live ]; then
+			fail target-restart "$rec error recoveries (expected 1, the restart itself), state '$state'"
+			dmesg_tail "${CTRL#/dev/}"
+		else
+			ok target-restart
+		fi
+	fi
 fi
 
 # ---- the insitu CLI through the kernel backend ------------------------------------------------

@@ -30,3 +30,8 @@ else
 	fail nvmet-setup "configfs setup of $NQN failed"
 	dmesg_tail nvmet
 fi
+
+# The reference's restart: the port loses the subsystem (nvmet drops its controllers and
+# stops listening), then gets it back.
+target_stop() { rm "/sys/kernel/config/nvmet/ports/1/subsystems/$NQN"; }
+target_start() { ln -s "/sys/kernel/config/nvmet/subsystems/$NQN" /sys/kernel/config/nvmet/ports/1/subsystems/; }

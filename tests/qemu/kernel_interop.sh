@@ -59,22 +59,47 @@ serial=QEMUJUDGE1
 model="insitu computational storage"
 envs=()
 scenarios=()
-if [ $reference = 1 ]; then
-	scenarios+=(--scenario "$qemu/scenarios/nvmet-target.sh")
-else
-	"$fw" --flash "$work/flash.img" --flash-size 256M --format --listen 127.0.0.1 \
-		--port 0 --discovery-port 0 --nqn "$nqn" --serial "$serial" \
-		>"$work/fw.out" 2>"$work/fw.err" &
+host_fails=()
+
+# start_fw N EXTRA...: runs insitu-fw (instance N) and waits, bounded, for its ready line.
+start_fw() {
+	local n=$1 i
+	shift
+	"$fw" --flash "$work/flash.img" --listen 127.0.0.1 --nqn "$nqn" --serial "$serial" "$@" \
+		>"$work/fw$n.out" 2>>"$work/fw.err" &
 	fw_pid=$!
-	# Wait (bounded) for the one stdout line that says it listens.
 	ready=
-	for _ in $(seq 300); do
-		ready=$(grep -m1 '^ready ' "$work/fw.out" || true)
-		[ -n "$ready" ] && break
+	for i in $(seq 300); do
+		ready=$(grep -m1 '^ready ' "$work/fw$n.out" || true)
+		[ -n "$ready" ] && return 0
 		kill -0 "$fw_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if [ -z "$ready" ]; then
+	return 1
+}
+# stop_fw: SIGTERM, then at most 30 s for a clean exit; fw_status = the exit status, "died"
+# (it had already gone) or "hung".
+stop_fw() {
+	local i
+	fw_status=0
+	if ! kill -TERM "$fw_pid" 2>/dev/null; then
+		wait "$fw_pid" || true
+		fw_pid= fw_status=died
+		return
+	fi
+	for i in $(seq 300); do kill -0 "$fw_pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$fw_pid" 2>/dev/null; then
+		fw_status=hung
+		return
+	fi
+	wait "$fw_pid" || fw_status=$?
+	fw_pid=
+}
+
+if [ $reference = 1 ]; then
+	scenarios+=(--scenario "$qemu/scenarios/nvmet-target.sh")
+else
+	if ! start_fw 1 --flash-size 256M --format --port 0 --discovery-port 0; then
 		echo "FAIL: insitu-fw printed no ready line within 30 s"
 		echo "--- insitu-fw stderr"; tail -n 40 "$work/fw.err"
 		exit 1
@@ -90,36 +115,59 @@ fi
 scenarios+=(--scenario "$qemu/scenarios/kernel-interop.sh")
 
 log=$work/guest.log
+: >"$log"
 t_guest=$(date +%s.%N)
 qrc=0
-"$qemu/run-guest.sh" "$guest_dir" "${scenarios[@]}" "${envs[@]}" --timeout 400 --log "$log" || qrc=$?
+"$qemu/run-guest.sh" "$guest_dir" "${scenarios[@]}" "${envs[@]}" --timeout 400 --log "$log" &
+qemu_pid=$!
+# The scenario asks for the target's restart with "@@ target-stop" / "@@ target-start": stop
+# insitu-fw at once, and start it again (same flash and ports, no format) when asked.
+if [ $reference = 0 ]; then
+	stage=stop
+	while kill -0 "$qemu_pid" 2>/dev/null && [ $stage != done ]; do
+		if [ $stage = stop ] && grep -qa '^@@ target-stop' "$log"; then
+			stop_fw
+			[ "$fw_status" = 0 ] || host_fails+=("fw-restart: the first insitu-fw ended '$fw_status' on SIGTERM, expected exit 0")
+			stage=start
+		elif [ $stage = start ] && grep -qa '^@@ target-start' "$log"; then
+			if start_fw 2 --port "${nvm##*:}" --discovery-port "${disc##*:}"; then
+				[ "$ready" = "ready nvm=$nvm discovery=$disc" ] ||
+					host_fails+=("fw-restart: the restarted insitu-fw says '$ready'")
+			else
+				host_fails+=("fw-restart: the restarted insitu-fw printed no ready line")
+			fi
+			stage=done
+		else
+			sleep 0.05
+		fi
+	done
+fi
+wait "$qemu_pid" || qrc=$?
 guest_time=$(elapsed "$t_guest")
 tr -d '\r' <"$log" >"$log.txt"
 
 failed=0
+for f in "${host_fails[@]}"; do
+	echo "FAIL $f"
+	failed=1
+done
 # The fw must still be alive and stop cleanly on SIGTERM (DESIGN.md §7: exit 0).
 if [ -n "$fw_pid" ]; then
-	if kill -TERM "$fw_pid" 2>/dev/null; then
-		frc=0
-		for _ in $(seq 300); do kill -0 "$fw_pid" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$fw_pid" 2>/dev/null; then
-			echo "FAIL fw-shutdown: insitu-fw still running 30 s after SIGTERM"
-			failed=1
-		else
-			wait "$fw_pid" || frc=$?
-			if [ $frc = 0 ]; then echo "ok   fw-shutdown"; else echo "FAIL fw-shutdown: exit status $frc after SIGTERM"; failed=1; fi
-		fi
-	else
-		wait "$fw_pid" || true
-		echo "FAIL fw-alive: insitu-fw died during the run"
-		failed=1
-	fi
-	fw_pid=
+	stop_fw
+	case $fw_status in
+	0) echo "ok   fw-shutdown" ;;
+	died) echo "FAIL fw-alive: insitu-fw died during the run"; failed=1 ;;
+	hung) echo "FAIL fw-shutdown: insitu-fw still running 30 s after SIGTERM"; failed=1 ;;
+	*) echo "FAIL fw-shutdown: exit status $fw_status after SIGTERM"; failed=1 ;;
+	esac
+elif [ $reference = 0 ]; then
+	echo "FAIL fw-alive: no insitu-fw running at the end (the restart did not happen)"
+	failed=1
 fi
 
 # Each step of the scenario, in order, and what it may end as.
-steps=(discover connect id-ctrl list smart-log fio-verify fio-dup dsm dedup-stats read-dealloc
-	disconnect reconnect-digests fio-reverify fio-digests keep-alive)
+steps=(discover discover-treq connect id-ctrl list smart-log fio-verify fio-dup dsm dedup-stats
+	read-dealloc disconnect reconnect-digests fio-reverify fio-digests keep-alive target-restart)
 declare -A may_skip=([read-dealloc]=1)
 if [ $reference = 1 ]; then
 	steps=(nvmet-setup "${steps[@]}")

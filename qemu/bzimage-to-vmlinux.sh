@@ -17,7 +17,7 @@ in=$1 out=$2
 u8()  { od -An -v -t u1 -j "$1" -N 1 "$in" | tr -d ' '; }
 le32() {
 	local b
-	b=($(od -An -v -t u1 -j "$1" -N 4 "$in"))
+	read -ra b < <(od -An -v -t u1 -j "$1" -N 4 "$in")
 	[ ${#b[@]} -eq 4 ] || die "$in: truncated at offset $1"
 	echo $(( b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 ))
 }

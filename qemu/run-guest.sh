@@ -18,7 +18,7 @@ die() { echo "run-guest: $*" >&2; exit 1; }
 
 [ $# -ge 1 ] || die "usage: run-guest.sh GUESTDIR [--scenario FILE] [--env N=V]... [--log FILE]"
 guest=$1; shift
-scenarios=() log= limit=300 shell=0 smp=2 mem=1024
+scenarios=() log='' limit=300 shell=0 smp=2 mem=1024
 envs=()
 while [ $# -gt 0 ]; do
 	case $1 in

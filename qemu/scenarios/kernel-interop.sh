@@ -24,7 +24,7 @@ abort() {
 # find_devices: CTRL=/dev/nvmeX and NS=/dev/nvmeXnY (NSID 1) of the subsystem named NQN.
 find_devices() {
 	local s c n
-	CTRL= NS=
+	CTRL='' NS=''
 	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
 		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
 		for c in "$s"/nvme*; do

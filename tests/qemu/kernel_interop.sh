@@ -9,7 +9,7 @@
 # Exit 0 all steps as expected, 1 a step failed (with the guest's log of it), 77 skipped.
 set -euo pipefail
 
-source_dir= guest_dir= fw= cli= reference=0
+source_dir='' guest_dir='' fw='' cli='' reference=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--source)    source_dir=$2; shift 2 ;;
@@ -63,13 +63,13 @@ host_fails=()
 
 # start_fw N EXTRA...: runs insitu-fw (instance N) and waits, bounded, for its ready line.
 start_fw() {
-	local n=$1 i
+	local n=$1
 	shift
 	"$fw" --flash "$work/flash.img" --listen 127.0.0.1 --nqn "$nqn" --serial "$serial" "$@" \
 		>"$work/fw$n.out" 2>>"$work/fw.err" &
 	fw_pid=$!
 	ready=
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		ready=$(grep -m1 '^ready ' "$work/fw$n.out" || true)
 		[ -n "$ready" ] && return 0
 		kill -0 "$fw_pid" 2>/dev/null || break
@@ -80,14 +80,13 @@ start_fw() {
 # stop_fw: SIGTERM, then at most 30 s for a clean exit; fw_status = the exit status, "died"
 # (it had already gone) or "hung".
 stop_fw() {
-	local i
 	fw_status=0
 	if ! kill -TERM "$fw_pid" 2>/dev/null; then
 		wait "$fw_pid" || true
-		fw_pid= fw_status=died
+		fw_pid='' fw_status=died
 		return
 	fi
-	for i in $(seq 300); do kill -0 "$fw_pid" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 300); do kill -0 "$fw_pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$fw_pid" 2>/dev/null; then
 		fw_status=hung
 		return
@@ -124,7 +123,7 @@ qemu_pid=$!
 # insitu-fw at once, and start it again (same flash and ports, no format) when asked.
 if [ $reference = 0 ]; then
 	stage=stop
-	while kill -0 "$qemu_pid" 2>/dev/null && [ $stage != done ]; do
+	while kill -0 "$qemu_pid" 2>/dev/null && [ $stage != restarted ]; do
 		if [ $stage = stop ] && grep -qa '^@@ target-stop' "$log"; then
 			stop_fw
 			[ "$fw_status" = 0 ] || host_fails+=("fw-restart: the first insitu-fw ended '$fw_status' on SIGTERM, expected exit 0")
@@ -136,7 +135,7 @@ if [ $reference = 0 ]; then
 			else
 				host_fails+=("fw-restart: the restarted insitu-fw printed no ready line")
 			fi
-			stage=done
+			stage=restarted
 		else
 			sleep 0.05
 		fi
@@ -162,6 +161,13 @@ if [ -n "$fw_pid" ]; then
 	esac
 elif [ $reference = 0 ]; then
 	echo "FAIL fw-alive: no insitu-fw running at the end (the restart did not happen)"
+	failed=1
+fi
+# Every disconnect in the scenario is orderly and the host keeps its controllers alive: a
+# keep-alive expiry on the device's side is a fault.
+if [ $reference = 0 ] && grep -q 'keep-alive timeout' "$work/fw.err"; then
+	echo "FAIL fw-keep-alive: insitu-fw expired a controller the host kept alive:"
+	grep -m3 'keep-alive timeout' "$work/fw.err" | sed 's/^/    /'
 	failed=1
 fi
 

@@ -14,6 +14,8 @@ packages=(
   libacl1-dev liblz4-dev          # what the static libarchive writer needs (test images)
   # tools the tests and benchmarks drive as peers
   xxhash util-linux procps python3 hyperfine crun bubblewrap umoci busybox-static
+  # the QEMU guest whose Linux kernel judges insitu-fw's NVMe/TCP (qemu/)
+  qemu-system-x86 nvme-cli fio cpio kmod xz-utils
 )
 
 missing=()

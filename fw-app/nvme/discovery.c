@@ -49,7 +49,9 @@ size_t fw_discovery_log_build(const struct fw_queue *q, uint8_t *out, size_t cap
 	e->trtype = NVMF_TRTYPE_TCP;
 	e->adrfam = adrfam;
 	e->subtype = NVME_NQN_NVME;
-	e->treq = NVMF_TREQ_NOT_REQUIRED | NVMF_TREQ_DISABLE_SQFLOW;
+	/* TREQ leaves the secure-channel field "not specified": libnvme 1.3 turns any value
+	 * there into a 'tls' connect option that Linux 6.1 refuses (qemu/INTEROP.md). */
+	e->treq = NVMF_TREQ_DISABLE_SQFLOW;
 	e->portid = htole16(1);
 	e->cntlid = htole16(0xFFFF);	/* dynamic controller model */
 	e->asqsz = htole16((uint16_t)s->cfg.queue_depth);

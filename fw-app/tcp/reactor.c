@@ -545,6 +545,9 @@ int fw_reactor_run(struct fw_subsys *s, const struct fw_config *cfg,
 	r->nls = nlisteners;
 	r->sigfd = sigfd;
 	r->now = fw_reactor_now_ms();
+	/* The command layer's clock starts now, not at the first 1 s tick: a controller
+	 * connected in the first second must not look idle since time zero. */
+	fw_subsys_tick(s, r->now);
 	p.flags = IORING_SETUP_CQSIZE;
 	p.cq_entries = CQ_ENTRIES;
 	rc = io_uring_queue_init_params(RING_ENTRIES, &r->ring, &p);

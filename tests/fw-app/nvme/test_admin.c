@@ -410,7 +410,7 @@ static void test_discovery(void **state)
 	assert_int_equal(en->trtype, NVMF_TRTYPE_TCP);
 	assert_int_equal(en->adrfam, NVMF_ADDR_FAMILY_IP4);
 	assert_int_equal(en->subtype, NVME_NQN_NVME);
-	assert_int_equal(en->treq, NVMF_TREQ_NOT_REQUIRED | NVMF_TREQ_DISABLE_SQFLOW);
+	assert_int_equal(en->treq, NVMF_TREQ_DISABLE_SQFLOW);
 	assert_int_equal(le16toh(en->cntlid), 0xFFFF);
 	assert_int_equal(le16toh(en->asqsz), e->cfg.queue_depth);
 	assert_string_equal(en->trsvcid, "4420");

@@ -353,9 +353,11 @@ static struct fw_tcp_cmd *cmd_alloc(struct fw_tcp_conn *c)
 		c->free_cmds = cmd->next;
 		c->nfree--;
 	} else {
-		cmd = aligned_alloc(64, sizeof(*cmd));
-		if (!cmd)
+		void *mem = NULL;
+
+		if (posix_memalign(&mem, 64, sizeof(*cmd)))
 			return NULL;
+		cmd = mem;
 	}
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->conn = c;

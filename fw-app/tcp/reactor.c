@@ -494,12 +494,16 @@ static int setup_buffers(struct fw_reactor *r, char *err, size_t errlen)
 	struct io_uring_buf_reg reg = { 0 };
 	int rc;
 
-	r->br = aligned_alloc(4096, RX_NBUFS * sizeof(struct io_uring_buf));
-	r->rxbufs = aligned_alloc(4096, (size_t)RX_NBUFS * RX_BUFSZ);
-	if (!r->br || !r->rxbufs) {
+	void *br = NULL, *bufs = NULL;
+
+	if (posix_memalign(&br, 4096, RX_NBUFS * sizeof(struct io_uring_buf)) ||
+	    posix_memalign(&bufs, 4096, (size_t)RX_NBUFS * RX_BUFSZ)) {
+		free(br);
 		snprintf(err, errlen, "reactor: out of memory for receive buffers");
 		return -ENOMEM;
 	}
+	r->br = br;
+	r->rxbufs = bufs;
 	memset(r->br, 0, RX_NBUFS * sizeof(struct io_uring_buf));
 	reg.ring_addr = (unsigned long)r->br;
 	reg.ring_entries = RX_NBUFS;

@@ -53,6 +53,14 @@ static void on_done(struct fw_cmd *cmd)
 		fz_die("CQE CID differs from the SQE's");
 }
 
+/* The volume lives for the whole run; its temporary directory goes with the process. */
+static void env_fini(void)
+{
+	if (g_ready)
+		h_env_fini(&g_env);
+	g_ready = false;
+}
+
 static void env_init(void)
 {
 	h_env_init(&g_env, true);
@@ -61,6 +69,7 @@ static void env_init(void)
 	if (h_env_start(&g_env) < 0)
 		fz_die("cannot create the subsystem");
 	g_ready = true;
+	atexit(env_fini);
 }
 
 static void drain(void)

@@ -13,7 +13,7 @@ packages=(
   libnvme-dev libarchive-dev libseccomp-dev libcap-dev zlib1g-dev
   libacl1-dev liblz4-dev          # what the static libarchive writer needs (test images)
   # tools the tests and benchmarks drive as peers
-  xxhash util-linux procps python3 hyperfine crun bubblewrap umoci busybox-static
+  xxhash util-linux procps python3 hyperfine crun bubblewrap umoci busybox-static iperf3
   # the QEMU guest whose Linux kernel judges insitu-fw's NVMe/TCP (qemu/)
   qemu-system-x86 nvme-cli fio cpio kmod xz-utils
 )

@@ -396,9 +396,6 @@ int main(int argc, char **argv)
 	}
 	insitu_open_opts_init(&oo);
 	oo.io_queues = 1;	/* the synchronous calls (telemetry) only; I/O uses its own ioq */
-	/* No keep-alive: a run is short and busy, and insitu-fw (this version) expires a
-	 * controller whose commands all came before its first 1 s tick (fw-app/README.md). */
-	oo.kato_ms = 0;
 	if (insitu_open(p.uri, &oo, &d) < 0) {
 		fprintf(stderr, "bench_fw: %s\n", insitu_errmsg());
 		return 1;

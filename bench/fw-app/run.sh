@@ -89,7 +89,7 @@ start_fw() {
 	local mode=$1 line extra=()
 	[ "$mode" = off ] && extra=(--no-dedup)
 	# On tmpfs in a VM, the first write to a page the guest has not used (or gave back
-	# through free page reporting) costs a hypervisor fault, about 2 us per 4 KiB here:
+	# through free page reporting) costs a hypervisor fault, about 9 us per 4 KiB here:
 	# the dedup volume, which always writes new blocks, would pay it throughout and the 1:1
 	# mapping, rewriting the same blocks, only once. A flash of zeros (still "never
 	# written" to insitu-fw) has its pages backed from the start, as a device's NAND is.

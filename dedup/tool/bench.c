@@ -103,10 +103,11 @@ static int ram_submit(void *ctx, const struct dedup_io_event *e)
 	uint64_t pbn = (e->offset - r->data_off) / BS;
 	for (uint32_t i = 0; i < e->len / BS; i++, pbn++) {
 		uint8_t *mem = (uint8_t *)e->data + (size_t)i * BS;
+		const uint8_t *stored = r->img + e->offset + (size_t)i * BS;
 		if (e->op == DEDUP_IO_WRITE)
 			r->written[pbn] = mem;
 		else
-			memcpy(mem, r->written[pbn] ? r->written[pbn] : r->img + e->offset + (size_t)i * BS, BS);
+			memcpy(mem, r->written[pbn] ? r->written[pbn] : stored, BS);
 	}
 	return DEDUP_IO_HANDLED;
 }

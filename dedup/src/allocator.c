@@ -47,29 +47,43 @@ void dd_alloc_rebuild(struct dedup_volume *v)
 	v->alloc_cursor = 0;
 }
 
+static void take(struct dedup_volume *v, uint64_t w, unsigned b, uint32_t *pbn)
+{
+	v->free_l0[w] &= ~(UINT64_C(1) << b);
+	if (!v->free_l0[w])
+		v->free_l1[w >> 6] &= ~(UINT64_C(1) << (w & 63));
+	v->free_count--;
+	*pbn = (uint32_t)(w * 64 + b);
+	v->alloc_cursor = *pbn + 1;
+}
+
+/* Next-fit from the block after the last one allocated, so blocks allocated one after the
+ * other are consecutive on the flash whenever free space allows, and their data writes
+ * coalesce (DESIGN.md §4.3). */
 bool dd_alloc_get(struct dedup_volume *v, uint32_t *pbn)
 {
 	if (v->free_count == 0)
 		return false;
+	uint64_t cursor = v->alloc_cursor < v->lay.data_blocks ? v->alloc_cursor : 0;
+	uint64_t cw = cursor >> 6;
+	uint64_t here = v->free_l0[cw] & (~UINT64_C(0) << (cursor & 63));
+	if (here) {
+		take(v, cw, (unsigned)__builtin_ctzll(here), pbn);
+		return true;
+	}
+	/* then the words after the cursor's, wrapping; the last pass sees the cursor's word
+	 * again, whole, for free blocks below the cursor */
 	uint64_t l1_words = dd_div_round_up(v->free_words, 64);
-	uint64_t start = v->alloc_cursor >> 6;
+	uint64_t start = cw + 1 < v->free_words ? cw + 1 : 0;
 	for (uint64_t i = 0; i <= l1_words; i++) {
-		uint64_t l1 = (start + i) % l1_words;
+		uint64_t l1 = ((start >> 6) + i) % l1_words;
 		uint64_t bits = v->free_l1[l1];
-		if (i == 0) /* first word: only l0 words at or after the cursor */
-			bits &= ~UINT64_C(0) << (v->alloc_cursor & 63);
+		if (i == 0) /* first word: only l0 words at or after start */
+			bits &= ~UINT64_C(0) << (start & 63);
 		if (!bits)
 			continue;
 		uint64_t w = l1 * 64 + (uint64_t)__builtin_ctzll(bits);
-		uint64_t word = v->free_l0[w];
-		unsigned b = (unsigned)__builtin_ctzll(word);
-		word &= word - 1;
-		v->free_l0[w] = word;
-		if (!word)
-			v->free_l1[l1] &= ~(UINT64_C(1) << (w & 63));
-		v->free_count--;
-		v->alloc_cursor = w;
-		*pbn = (uint32_t)(w * 64 + b);
+		take(v, w, (unsigned)__builtin_ctzll(v->free_l0[w]), pbn);
 		return true;
 	}
 	return false; /* unreachable while free_count is exact */

@@ -1,7 +1,8 @@
 /* The request engine (DESIGN.md §3-4): requests split into 4 KiB block operations that run the
  * write path (zero check, fingerprint, in-flight match, verified index hit, allocation, data
- * write, journal append) or the read path, parking when space or journal room is short.
- * Everything here runs in the thread that drives the volume; callbacks run only from poll. */
+ * write, journal append) or the read path, parking when space or journal room is short; data
+ * I/O of physically consecutive blocks is coalesced (§4.3). Everything here runs in the
+ * thread that drives the volume; callbacks run only from poll. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,17 +125,69 @@ void dd_engine_after_checkpoint(struct dedup_volume *v)
 
 static void op_io_done(struct dd_ioreq *io, int result);
 
-static void op_queue_io(struct dd_op *op, enum dedup_io_op kind, uint8_t *buf, uint32_t pbn)
+/* Prepares the op's I/O of `n` blocks from `pbn` without queueing it. */
+static void op_prep_io(struct dd_op *op, enum dedup_io_op kind, uint8_t *buf, uint32_t pbn,
+		       uint32_t n)
 {
-	struct dedup_volume *v = op->vol;
 	memset(&op->io, 0, sizeof(op->io));
 	op->io.done = op_io_done;
 	op->io.owner = op;
 	op->io.op = kind;
 	op->io.buf = buf;
-	op->io.len = DD_BLOCK_SIZE;
-	op->io.off = data_block_of(v, pbn) * DD_BLOCK_SIZE;
-	dd_io_queue(v->io, &op->io);
+	op->io.len = n * DD_BLOCK_SIZE;
+	op->io.off = data_block_of(op->vol, pbn) * DD_BLOCK_SIZE;
+}
+
+static void op_queue_io(struct dd_op *op, enum dedup_io_op kind, uint8_t *buf, uint32_t pbn,
+			uint32_t n)
+{
+	op_prep_io(op, kind, buf, pbn, n);
+	dd_io_queue(op->vol->io, &op->io);
+}
+
+/* A newly allocated block's data write waits in the volume's plug until the engine step
+ * ends, so the blocks the step allocated go out as few writes as possible (DESIGN.md §4.3). */
+static void plug_add(struct dd_op *op, uint8_t *buf)
+{
+	struct dedup_volume *v = op->vol;
+	op_prep_io(op, DEDUP_IO_WRITE, buf, op->pbn, 1);
+	op->run_next = NULL;
+	if (v->plug_tail)
+		v->plug_tail->run_next = op;
+	else
+		v->plug_head = op;
+	v->plug_tail = op;
+}
+
+/* Queues the plugged writes: each run of blocks consecutive both on the flash and in memory
+ * becomes one write, carried by the run's first op; the others stay linked behind it. */
+static void plug_flush(struct dedup_volume *v)
+{
+	struct dd_op *lead = v->plug_head;
+	v->plug_head = v->plug_tail = NULL;
+	while (lead) {
+		struct dd_op *last = lead;
+		uint32_t n = 1;
+		while (last->run_next && n < DD_RUN_MAX) {
+			struct dd_op *next = last->run_next;
+			if (next->pbn != last->pbn + 1 ||
+			    (uint8_t *)next->io.buf != (uint8_t *)last->io.buf + DD_BLOCK_SIZE)
+				break;
+			last = next;
+			n++;
+		}
+		struct dd_op *rest = last->run_next;
+		last->run_next = NULL;
+		lead->io.len = n * DD_BLOCK_SIZE;
+		dd_io_queue(v->io, &lead->io);
+		lead = rest;
+	}
+}
+
+void dd_engine_submit(struct dedup_volume *v)
+{
+	plug_flush(v);
+	dd_io_submit(v->io);
 }
 
 /* Restarts the followers of an op whose write did not produce a usable block. */
@@ -190,7 +243,7 @@ static void op_finish(struct dd_op *op, int result)
 	op->active = false;
 	op->state = OP_IDLE;
 	r->active_ops--;
-	r->done_blocks++;
+	r->done_blocks += op->nblocks;
 	if (result < 0 && r->result == 0)
 		r->result = result;
 	req_pump(r);
@@ -281,7 +334,7 @@ static void op_allocate(struct dd_op *op)
 		buf = op->bounce;
 	}
 	op->state = OP_DATA_IO;
-	op_queue_io(op, DEDUP_IO_WRITE, buf, p);
+	plug_add(op, buf);
 }
 
 static bool cand_push(struct dd_op *op, uint32_t pbn)
@@ -362,7 +415,7 @@ static void op_next_candidate(struct dd_op *op)
 		op->pbn = p;
 		op->state = OP_VERIFY_IO;
 		op->waited = true;
-		op_queue_io(op, DEDUP_IO_READ, op->bounce, p);
+		op_queue_io(op, DEDUP_IO_READ, op->bounce, p, 1);
 		return;
 	}
 	/* while this op read, another may have started writing the same data (typically the
@@ -423,8 +476,17 @@ static void read_done(struct dd_op *op, int result)
 {
 	struct dedup_volume *v = op->vol;
 	if (result < 0) {
-		errmsg(v, "read LBA %u: cannot read PBN %u (block %llu): %s", op->lba, op->pbn,
-		       (unsigned long long)data_block_of(v, op->pbn), strerror(-result));
+		uint32_t n = op->nblocks;
+		if (n == 1)
+			errmsg(v, "read LBA %u: cannot read PBN %u (block %llu): %s", op->lba,
+			       op->pbn, (unsigned long long)data_block_of(v, op->pbn),
+			       strerror(-result));
+		else
+			errmsg(v, "read LBA %u..%u: cannot read PBNs %u..%u (blocks %llu..%llu): %s",
+			       op->lba, op->lba + n - 1, op->pbn, op->pbn + n - 1,
+			       (unsigned long long)data_block_of(v, op->pbn),
+			       (unsigned long long)data_block_of(v, op->pbn + n - 1),
+			       strerror(-result));
 		op_finish(op, result);
 		return;
 	}
@@ -438,10 +500,55 @@ static void op_io_done(struct dd_ioreq *io, int result)
 	struct dd_op *op = io->owner;
 	switch (op->state) {
 	case OP_VERIFY_IO: verify_done(op, result); break;
-	case OP_DATA_IO: data_done(op, result); break;
+	case OP_DATA_IO:
+		/* every op of the run meets the write's result; the next one is taken first,
+		 * because a finished op's slot may start another block at once */
+		while (op) {
+			struct dd_op *next = op->run_next;
+			op->run_next = NULL;
+			data_done(op, result);
+			op = next;
+		}
+		break;
 	case OP_READ_IO: read_done(op, result); break;
 	default: break;
 	}
+}
+
+/* A read op takes the longest run of the request's next blocks that one step can serve
+ * (DESIGN.md §4.2): blocks holding no data (zeros, no I/O), or blocks whose PBNs are
+ * consecutive like their LBAs, read with one I/O straight into the caller's buffer. An
+ * unaligned buffer is read through the op's one-block bounce buffer, a block at a time. */
+static void op_start_read(struct dd_op *op)
+{
+	struct dd_req *r = op->req;
+	struct dedup_volume *v = op->vol;
+	uint32_t room = r->nblocks - op->index;
+	uint32_t m = v->bm[op->lba];
+	uint32_t n = 1;
+	if (!DD_MAP_IS_DATA(m)) {
+		while (n < room && !DD_MAP_IS_DATA(v->bm[op->lba + n]))
+			n++;
+		op->nblocks = n;
+		r->next_block += n - 1;
+		memset(op->data, 0, (size_t)n * DD_BLOCK_SIZE);
+		op_finish(op, 0);
+		return;
+	}
+	if (r->aligned) {
+		if (room > DD_RUN_MAX)
+			room = DD_RUN_MAX;
+		/* map values are PBN + 2: consecutive PBNs have consecutive map values */
+		while (n < room && v->bm[op->lba + n] == m + n)
+			n++;
+	}
+	op->nblocks = n;
+	r->next_block += n - 1;
+	/* one registration holds back the reuse of every block of the run (§3.4) */
+	dd_reader_register(v, &op->reader);
+	op->pbn = DD_MAP_TO_PBN(m);
+	op->state = OP_READ_IO;
+	op_queue_io(op, DEDUP_IO_READ, r->aligned ? op->data : op->bounce, op->pbn, n);
 }
 
 static void op_start(struct dd_op *op)
@@ -449,6 +556,8 @@ static void op_start(struct dd_op *op)
 	struct dd_req *r = op->req;
 	struct dedup_volume *v = op->vol;
 	op->lba = (uint32_t)(r->lba + op->index);
+	op->nblocks = 1;
+	op->run_next = NULL;
 	op->state = OP_IDLE;
 	op->leader = NULL;
 	op->followers = NULL;
@@ -468,19 +577,9 @@ static void op_start(struct dd_op *op)
 		op->key = dd_key_of(op->data);
 		op_hashed(op);
 		return;
-	case REQ_READ: {
-		uint32_t m = v->bm[op->lba];
-		if (!DD_MAP_IS_DATA(m)) {
-			memset(op->data, 0, DD_BLOCK_SIZE);
-			op_finish(op, 0);
-			return;
-		}
-		dd_reader_register(v, &op->reader);
-		op->pbn = DD_MAP_TO_PBN(m);
-		op->state = OP_READ_IO;
-		op_queue_io(op, DEDUP_IO_READ, r->aligned ? op->data : op->bounce, op->pbn);
+	case REQ_READ:
+		op_start_read(op);
 		return;
-	}
 	case REQ_ZEROES:
 		op_append(op, DD_MAP_ZERO, false);
 		return;
@@ -640,7 +739,7 @@ static int submit(struct dedup_volume *v, enum dd_req_kind kind, uint64_t lba, u
 	if (kind == REQ_FLUSH)
 		r->flags |= DEDUP_FUA; /* a flush is an empty FUA request */
 	req_pump(r);
-	dd_io_submit(v->io);
+	dd_engine_submit(v);
 	return 0;
 }
 
@@ -717,7 +816,7 @@ int dd_engine_poll(struct dedup_volume *v)
 	for (;;) {
 		int progress = dd_io_reap(v->io);
 		progress += run_waiters(v);
-		dd_io_submit(v->io);
+		dd_engine_submit(v);
 		while (v->done_head) {
 			struct dd_req *r = v->done_head;
 			v->done_head = r->next;

@@ -257,7 +257,7 @@ static int checkpoint_all(struct dedup_volume *v, bool until_empty)
 		}
 		if (v->ckpt_state == CKPT_IDLE)
 			dd_ckpt_start(v);
-		dd_io_submit(v->io);
+		dd_engine_submit(v);
 		rc = dedup_volume_wait(v);
 		if (rc < 0)
 			return rc;

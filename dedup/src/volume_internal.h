@@ -16,6 +16,7 @@
 
 #define DD_OPS_PER_REQ 16u   /* block operations in flight per request */
 #define DD_JOURNAL_BUFS 64u  /* journal blocks in memory: open + closed + being written */
+#define DD_RUN_MAX 256u      /* blocks one coalesced data I/O may carry (1 MiB) */
 
 struct dedup_volume;
 struct dd_req;
@@ -38,12 +39,13 @@ enum dd_op_state {
 	OP_WAIT_JOURNAL, /* parked: no journal space for its entry */
 };
 
-/* One 4 KiB block of a request. */
+/* One 4 KiB block of a request; a read op covers a run of blocks (DESIGN.md §4.2). */
 struct dd_op {
 	struct dd_req *req;
 	struct dedup_volume *vol;
 	uint32_t index;        /* block index within the request */
 	uint32_t lba;
+	uint32_t nblocks;      /* blocks this op covers: 1, or a read's run */
 	enum dd_op_state state;
 	bool active;
 	uint8_t *data;         /* write source or read destination (4 KiB) */
@@ -60,6 +62,7 @@ struct dd_op {
 	struct dd_op *followers;     /* ops following this one */
 	struct dd_op *next_follower;
 	struct dd_op *wait_next;     /* parking list link */
+	struct dd_op *run_next;      /* write plug, then the other ops riding on this op's I/O */
 	struct dd_reader reader;
 	struct dd_ioreq io;
 };
@@ -153,7 +156,7 @@ struct dedup_volume {
 	uint64_t *free_l1;      /* bit per free_l0 word: that word is non-zero */
 	uint64_t free_words;
 	uint64_t free_count;    /* bits set in free_l0 */
-	uint64_t alloc_cursor;  /* free_l0 word where the next search starts */
+	uint64_t alloc_cursor;  /* PBN where the next search starts: after the last allocated */
 	struct dd_pending_free *pending;
 	uint64_t pending_head, pending_len, pending_cap;
 	struct dd_reader *readers_head, *readers_tail;
@@ -196,6 +199,7 @@ struct dedup_volume {
 	struct dd_req *commit_waiters;
 	struct dd_op *space_waiters;
 	struct dd_op *journal_waiters;
+	struct dd_op *plug_head, *plug_tail; /* allocated blocks whose data write is not queued */
 	bool retry_space, retry_journal;
 
 	/* statistics */
@@ -292,6 +296,8 @@ void dd_volume_fail(struct dedup_volume *v, int code, const char *fmt, ...)
 /* Wakes requests whose commit target is now durable and parked ops that may proceed. */
 void dd_engine_after_round(struct dedup_volume *v);
 void dd_engine_after_checkpoint(struct dedup_volume *v);
+/* Queues the data writes allocated since the last call, coalesced, and submits all I/O. */
+void dd_engine_submit(struct dedup_volume *v);
 /* One pass of the loop: reap, retry parked ops, submit, run callbacks. */
 int dd_engine_poll(struct dedup_volume *v);
 

@@ -91,15 +91,23 @@ static int ram_submit(void *ctx, const struct dedup_io_event *e)
 		return DEDUP_IO_HANDLED;
 	if (e->offset > r->size || e->len > r->size - e->offset)
 		return -EIO;
-	bool data = r->no_media && e->offset >= r->data_off && e->len == BS;
-	uint64_t pbn = data ? (e->offset - r->data_off) / BS : 0;
-	if (e->op == DEDUP_IO_READ) {
-		const uint8_t *src = data && r->written[pbn] ? r->written[pbn] : r->img + e->offset;
-		memcpy(e->data, src, e->len);
-	} else if (data) {
-		r->written[pbn] = e->data;
-	} else {
-		memcpy(r->img + e->offset, e->data, e->len);
+	bool data = r->no_media && e->offset >= r->data_off;
+	if (!data) {
+		if (e->op == DEDUP_IO_READ)
+			memcpy(e->data, r->img + e->offset, e->len);
+		else
+			memcpy(r->img + e->offset, e->data, e->len);
+		return DEDUP_IO_HANDLED;
+	}
+	/* data I/O covers one block or a coalesced run of them */
+	uint64_t pbn = (e->offset - r->data_off) / BS;
+	for (uint32_t i = 0; i < e->len / BS; i++, pbn++) {
+		uint8_t *mem = (uint8_t *)e->data + (size_t)i * BS;
+		const uint8_t *stored = r->img + e->offset + (size_t)i * BS;
+		if (e->op == DEDUP_IO_WRITE)
+			r->written[pbn] = mem;
+		else
+			memcpy(mem, r->written[pbn] ? r->written[pbn] : stored, BS);
 	}
 	return DEDUP_IO_HANDLED;
 }

@@ -210,6 +210,20 @@ static void tx_push_tail(struct fw_tcp_conn *c, struct tx_item *it)
 	c->ctx->hooks.tx_ready(c, c->owner);
 }
 
+/* Queues a PDU that is a header alone (ICResp, R2T, CapsuleResp, TermReq). A header the
+ * builder refused (n <= 0) goes out empty, which never happens with our own buffers. */
+static void tx_push_header(struct fw_tcp_conn *c, struct tx_item *it, const uint8_t *hdr,
+			   ssize_t n)
+{
+	it->hdr = hdr;
+	it->hdr_len = n > 0 ? (uint32_t)n : 0;
+	it->data = NULL;
+	it->data_len = 0;
+	it->ddgst_len = 0;
+	it->more = false;
+	tx_push_tail(c, it);
+}
+
 static void tx_push_head(struct fw_tcp_conn *c, struct tx_item *it)
 {
 	it->sent = 0;
@@ -484,13 +498,7 @@ static void queue_rsp(struct fw_tcp_cmd *cmd)
 	struct fw_tcp_conn *c = cmd->conn;
 	ssize_t n = insitu_tcp_build_rsp(&c->codec, cmd->rsp, sizeof(cmd->rsp), &cmd->fw.cqe);
 
-	cmd->rsp_tx.hdr = cmd->rsp;
-	cmd->rsp_tx.hdr_len = n > 0 ? (uint32_t)n : 0;
-	cmd->rsp_tx.data = NULL;
-	cmd->rsp_tx.data_len = 0;
-	cmd->rsp_tx.ddgst_len = 0;
-	cmd->rsp_tx.more = false;
-	tx_push_tail(c, &cmd->rsp_tx);
+	tx_push_header(c, &cmd->rsp_tx, cmd->rsp, n);
 }
 
 /* Complete cmd with a status of the transport's own, without the command layer. */
@@ -582,13 +590,7 @@ static void send_r2t(struct fw_tcp_cmd *cmd)
 	c->h2c_waiting++;
 	if (c->h2c_waiting == 1)
 		c->rx_ms = c->ctx->now_ms; /* the R2T timeout counts from now */
-	cmd->xfer_tx.hdr = cmd->hdr;
-	cmd->xfer_tx.hdr_len = n > 0 ? (uint32_t)n : 0;
-	cmd->xfer_tx.data = NULL;
-	cmd->xfer_tx.data_len = 0;
-	cmd->xfer_tx.ddgst_len = 0;
-	cmd->xfer_tx.more = false;
-	tx_push_tail(c, &cmd->xfer_tx);
+	tx_push_header(c, &cmd->xfer_tx, cmd->hdr, n);
 }
 
 /* The command has its buffer (or needs none): R2T, or execute. */
@@ -748,13 +750,7 @@ static void on_icreq(struct fw_tcp_conn *c)
 		 c->codec.hpda, c->codec.maxr2t, c->codec.hdgst ? "on" : "off",
 		 c->codec.ddgst ? "on" : "off");
 	c->state = ST_LIVE;
-	c->ctl.hdr = c->ctl_buf;
-	c->ctl.hdr_len = (uint32_t)n;
-	c->ctl.data = NULL;
-	c->ctl.data_len = 0;
-	c->ctl.ddgst_len = 0;
-	c->ctl.more = false;
-	tx_push_tail(c, &c->ctl);
+	tx_push_header(c, &c->ctl, c->ctl_buf, n);
 	rx_next_pdu(c);
 }
 
@@ -1017,13 +1013,7 @@ static void conn_fatal(struct fw_tcp_conn *c, const struct insitu_tcp_error *e)
 		conn_close_internal(c, "fatal error before the ICResp was sent", false);
 		return;
 	}
-	c->ctl.hdr = c->ctl_buf;
-	c->ctl.hdr_len = (uint32_t)n;
-	c->ctl.data = NULL;
-	c->ctl.data_len = 0;
-	c->ctl.ddgst_len = 0;
-	c->ctl.more = false;
-	tx_push_tail(c, &c->ctl);
+	tx_push_header(c, &c->ctl, c->ctl_buf, n);
 }
 
 static void conn_close_internal(struct fw_tcp_conn *c, const char *reason, bool linger)

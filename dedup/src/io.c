@@ -37,6 +37,7 @@ struct dd_io {
 	struct dd_ioreq *injected_head, *injected_tail;
 	const struct dedup_io_hooks *hooks;
 	uint64_t next_id;
+	uint64_t bytes_read, bytes_written; /* moved by completed transfers since open */
 };
 
 void *dd_io_alloc(size_t bytes)
@@ -304,6 +305,10 @@ static void handle_cqe(struct dd_io *io, struct dd_ioreq *req, int res)
 		return;
 	}
 	req->xfer += (uint32_t)res;
+	if (req->op == DEDUP_IO_READ)
+		io->bytes_read += (uint64_t)res;
+	else
+		io->bytes_written += (uint64_t)res;
 	if (req->xfer < req->len) {
 		if (!prep(io, req))
 			backlog_push(io, req);
@@ -462,4 +467,10 @@ void dd_io_drain_event(struct dd_io *io)
 	uint64_t v;
 	ssize_t n = read(io->event_fd, &v, sizeof(v));
 	(void)n; /* EAGAIN: nothing pending */
+}
+
+void dd_io_bytes(const struct dd_io *io, uint64_t *read, uint64_t *written)
+{
+	*read = io->bytes_read;
+	*written = io->bytes_written;
 }

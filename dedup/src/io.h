@@ -55,6 +55,8 @@ uint64_t dd_io_size(const struct dd_io *io);
 bool dd_io_direct(const struct dd_io *io);
 bool dd_io_is_blockdev(const struct dd_io *io);
 int dd_io_event_fd(const struct dd_io *io);
+/* Bytes moved to and from the backing store by completed reads and writes since open. */
+void dd_io_bytes(const struct dd_io *io, uint64_t *read, uint64_t *written);
 /* Makes the eventfd readable (work is due without an I/O completion). */
 void dd_io_notify(struct dd_io *io);
 /* Resets the eventfd. */

@@ -305,6 +305,7 @@ void dedup_volume_get_stats(const struct dedup_volume *v, struct dedup_stats *s)
 	s->physical_free = v->lay.data_blocks - v->physical_used;
 	s->bytes_saved = (v->mapped_blocks + v->zero_blocks - v->physical_used) * DD_BLOCK_SIZE;
 	s->dedup_hits = v->dedup_hits;
+	dd_io_bytes(v->io, &s->flash_read_bytes, &s->flash_write_bytes);
 	s->verify_mismatches = v->verify_mismatches;
 	s->saturations = v->saturations;
 	s->zero_writes = v->zero_writes;

@@ -62,6 +62,7 @@ int fw_raw_submit(struct fw_raw *r, enum fw_raw_op op, uint64_t lba, uint32_t n,
 int fw_raw_event_fd(const struct fw_raw *r);
 void fw_raw_poll(struct fw_raw *r);
 unsigned fw_raw_inflight(const struct fw_raw *r);
+void fw_raw_bytes(const struct fw_raw *r, uint64_t *read, uint64_t *written);
 
 /* ---- objects ----------------------------------------------------------------------------- */
 
@@ -118,6 +119,15 @@ struct fw_host_counters {
 	uint64_t read_bytes, write_bytes;
 };
 
+/* Figures of the last sampling interval (>= 1 s of fw_subsys_tick time) for log C1h. */
+struct fw_rates {
+	uint64_t t_ms;                   /* when the current interval began; 0: not yet */
+	uint64_t read_bytes, write_bytes;/* host counters then */
+	uint64_t cpu_total, cpu_idle;    /* /proc/stat jiffies then */
+	uint64_t read_bps, write_bps;    /* host rates over the last complete interval */
+	uint16_t cpu_busy;               /* 0.01 % units over the last complete interval */
+};
+
 struct fw_subsys {
 	struct fw_config cfg;
 	struct fw_flash flash;
@@ -136,6 +146,7 @@ struct fw_subsys {
 	struct fw_cmd *reaped_head, *reaped_tail;     /* flash callbacks ran, continue in poll */
 
 	struct fw_host_counters host;
+	struct fw_rates rates;
 };
 
 /* ---- per-command state in fw_cmd.priv ------------------------------------------------------ */

@@ -205,12 +205,21 @@ static void build_telemetry(const struct fw_subsys *s, uint8_t *out)
 	}
 	t->host_read_bytes = htole64(s->host.read_bytes);
 	t->host_write_bytes = htole64(s->host.write_bytes);
+	t->read_bps = htole64(s->rates.read_bps);
+	t->write_bps = htole64(s->rates.write_bps);
+	t->cpu_busy = htole16(s->rates.cpu_busy);
 	if (!s->flash.dedup) {
+		uint64_t rd, wr;
+		fw_raw_bytes(s->flash.raw, &rd, &wr);
+		t->flash_read_bytes = htole64(rd);
+		t->flash_write_bytes = htole64(wr);
 		t->cap_bytes = htole64(s->flash.nblocks << FW_LBA_SHIFT);
 		return;
 	}
 	struct dedup_stats st;
 	dedup_volume_get_stats(s->flash.vol, &st);
+	t->flash_read_bytes = htole64(st.flash_read_bytes);
+	t->flash_write_bytes = htole64(st.flash_write_bytes);
 	t->cap_bytes = htole64(st.data_blocks * DEDUP_BLOCK_SIZE);
 	t->phys_used = htole64(st.physical_used * DEDUP_BLOCK_SIZE);
 	t->logical_used = htole64((st.mapped_blocks + st.zero_blocks) * DEDUP_BLOCK_SIZE);

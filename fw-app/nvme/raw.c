@@ -34,6 +34,7 @@ struct fw_raw {
 	unsigned inflight;
 	struct raw_slot *slots;
 	uint32_t free_hint;
+	uint64_t bytes_read, bytes_written; /* completed transfers since open */
 };
 
 static int raw_size(int fd, const struct stat *st, uint64_t *bytes)
@@ -240,6 +241,10 @@ void fw_raw_poll(struct fw_raw *r)
 			fw_warn("raw flash %s: %s failed: %s", r->path,
 				sl->op == FW_RAW_READ ? "read" : sl->op == FW_RAW_WRITE ? "write" :
 				sl->op == FW_RAW_FLUSH ? "flush" : "fallocate", strerror(-res));
+		if (res >= 0 && sl->op == FW_RAW_READ)
+			r->bytes_read += sl->expect;
+		else if (res >= 0 && sl->op == FW_RAW_WRITE)
+			r->bytes_written += sl->expect;
 		fw_flash_cb cb = sl->cb;
 		void *arg = sl->arg;
 		sl->busy = false;
@@ -257,4 +262,10 @@ int fw_raw_event_fd(const struct fw_raw *r)
 unsigned fw_raw_inflight(const struct fw_raw *r)
 {
 	return r->inflight;
+}
+
+void fw_raw_bytes(const struct fw_raw *r, uint64_t *read, uint64_t *written)
+{
+	*read = r->bytes_read;
+	*written = r->bytes_written;
 }

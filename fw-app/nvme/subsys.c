@@ -249,9 +249,58 @@ void fw_ctrl_close_queues(struct fw_ctrl *c, bool include_admin, const char *rea
 	fw_ctrl_put(c);
 }
 
+/* The machine's CPU time so far, in jiffies: all of it and the idle part (idle + iowait), from
+ * the first line of /proc/stat. false when it cannot be read (then cpu_busy stays 0). */
+static bool cpu_jiffies(uint64_t *total, uint64_t *idle)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return false;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		return false;
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += v[i];
+	*idle = v[3] + v[4];
+	return true;
+}
+
+/* Closes the sampling interval once a second of tick time has passed: host byte rates and
+ * the share of CPU time not idle, for the telemetry log. */
+static void sample_rates(struct fw_subsys *s, uint64_t now_ms)
+{
+	struct fw_rates *r = &s->rates;
+	uint64_t total = 0, idle = 0;
+	bool cpu = cpu_jiffies(&total, &idle);
+
+	if (r->t_ms && now_ms >= r->t_ms + 1000) {
+		uint64_t dt = now_ms - r->t_ms;
+		r->read_bps = (s->host.read_bytes - r->read_bytes) * 1000 / dt;
+		r->write_bps = (s->host.write_bytes - r->write_bytes) * 1000 / dt;
+		r->cpu_busy = 0;
+		if (cpu && total > r->cpu_total) {
+			uint64_t dtot = total - r->cpu_total;
+			uint64_t didle = idle >= r->cpu_idle ? idle - r->cpu_idle : 0;
+			r->cpu_busy = (uint16_t)((dtot - (didle < dtot ? didle : dtot)) * 10000 / dtot);
+		}
+	} else if (r->t_ms && now_ms >= r->t_ms) {
+		return;		/* the interval is still open */
+	}
+	r->t_ms = now_ms;
+	r->read_bytes = s->host.read_bytes;
+	r->write_bytes = s->host.write_bytes;
+	r->cpu_total = total;
+	r->cpu_idle = idle;
+}
+
 void fw_subsys_tick(struct fw_subsys *s, uint64_t now_ms)
 {
 	s->now_ms = now_ms;
+	sample_rates(s, now_ms);
 	for (unsigned i = 0; i < s->cfg.max_controllers; i++) {
 		struct fw_ctrl *c = s->ctrls[i];
 		if (!c || c->failed || !c->kato_ms || !c->admin)

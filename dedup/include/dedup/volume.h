@@ -151,6 +151,10 @@ struct dedup_stats {
 	uint64_t checkpoints;       /* completed since format */
 	uint64_t recovery_entries;  /* journal entries replayed by the last open */
 	uint64_t recovery_ns;       /* time the last open took */
+	uint64_t flash_read_bytes;  /* since open: bytes read from the backing store (data,
+	                               verification and metadata) */
+	uint64_t flash_write_bytes; /* since open: bytes written to it (data, journal,
+	                               doublewrite, checkpoints) */
 	uint64_t generation;
 	bool direct_io;             /* false: the filesystem refused O_DIRECT (e.g. tmpfs) */
 	bool read_only;

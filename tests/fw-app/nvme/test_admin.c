@@ -178,6 +178,15 @@ static void test_smart_and_telemetry(void **state)
 	assert_true(le64toh(t.cap_bytes) > 0);
 	assert_true(le16toh(t.ncpu) >= 1);
 	assert_true(le64toh(t.mem_total) > 0);
+	/* the 8 unique blocks reached the flash (with their journal entries) */
+	assert_true(le64toh(t.flash_write_bytes) >= 8 * 4096);
+
+	/* flash counters: reading the 8 stored blocks moves exactly their bytes, writes nothing */
+	struct insitu_vs_telemetry_hdr t2;
+	assert_int_equal(h_rw(io, false, 100, 8, false, w), 0);
+	assert_int_equal(h_get_log(a, INSITU_LOG_VS_TELEMETRY, 0, 0, sizeof(t2), &t2), 0);
+	assert_int_equal(le64toh(t2.flash_read_bytes) - le64toh(t.flash_read_bytes), 8 * 4096);
+	assert_int_equal(le64toh(t2.flash_write_bytes), le64toh(t.flash_write_bytes));
 
 	/* thin namespace: NUSE counts the 24 mapped blocks */
 	struct nvme_id_ns ns;
@@ -295,6 +304,38 @@ static void test_features(void **state)
 static void tick(struct h_env *e, uint64_t ms)
 {
 	fw_subsys_tick(e->s, ms);
+}
+
+/* Host rates and CPU use in log C1h cover the last complete interval of tick time. */
+static void test_telemetry_rates(void **state)
+{
+	struct h_env *e = *state;
+	struct insitu_vs_telemetry_hdr t;
+	uint8_t *buf = calloc(8, 4096);
+
+	tick(e, 1000);
+	struct h_queue *a;
+	struct h_queue *io = h_io_ready(e, &a);
+	for (unsigned i = 0; i < 8 * 4096; i++)
+		buf[i] = (uint8_t)(i * 13 + 1);
+	assert_int_equal(h_rw(io, true, 0, 8, false, buf), 0);	/* 32768 bytes */
+	assert_int_equal(h_rw(io, false, 0, 2, false, buf), 0);	/* 8192 bytes */
+	tick(e, 1500);		/* the interval is still open: no rates yet */
+	assert_int_equal(h_get_log(a, INSITU_LOG_VS_TELEMETRY, 0, 0, sizeof(t), &t), 0);
+	assert_int_equal(le64toh(t.write_bps), 0);
+	assert_int_equal(le64toh(t.read_bps), 0);
+	tick(e, 3000);		/* 2 s closed: 32768 B / 2 s written, 8192 B / 2 s read */
+	assert_int_equal(h_get_log(a, INSITU_LOG_VS_TELEMETRY, 0, 0, sizeof(t), &t), 0);
+	assert_int_equal(le64toh(t.write_bps), 16384);
+	assert_int_equal(le64toh(t.read_bps), 4096);
+	assert_true(le16toh(t.cpu_busy) <= 10000);
+	tick(e, 4000);		/* a quiet second */
+	assert_int_equal(h_get_log(a, INSITU_LOG_VS_TELEMETRY, 0, 0, sizeof(t), &t), 0);
+	assert_int_equal(le64toh(t.write_bps), 0);
+	assert_int_equal(le64toh(t.read_bps), 0);
+	free(buf);
+	h_queue_end(io);
+	h_queue_end(a);
 }
 
 static void test_keep_alive_expiry(void **state)
@@ -454,6 +495,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_identify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smart_and_telemetry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_telemetry_rates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_log_effects_offsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_expiry, setup, teardown),

@@ -102,6 +102,11 @@ uint64_t dedup_volume_logical_blocks(const struct dedup_volume *v)
 	return v->lay.logical_blocks;
 }
 
+uint64_t dedup_volume_id(const struct dedup_volume *v)
+{
+	return v->nonce;
+}
+
 const char *dedup_volume_errmsg(const struct dedup_volume *v)
 {
 	return v->errmsg;

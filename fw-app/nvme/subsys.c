@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dedup/volume.h"
 #include "internal.h"
 #include "log.h"
 
@@ -25,14 +26,18 @@ void fw_ascii_pad(char *dst, size_t n, const char *src)
 	memset(dst + len, ' ', n - len);
 }
 
-/* NGUID and UUID of NSID 1: derived from the subsystem's identity (NQN, serial), so they
- * stay the same across restarts of the same device and differ between devices. */
+/* NGUID and UUID of NSID 1: derived from the subsystem's identity (NQN, serial) and, on a
+ * dedup volume, the volume's own identity, so they stay the same across restarts, differ
+ * between devices, and change when the namespace is formatted anew (a host must not take a
+ * new namespace for the old one). Raw flash has no identity of its own to add. */
 static void derive_ns_ids(struct fw_subsys *s)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	char in[NVME_NQN_LENGTH + 64];
-	int n = snprintf(in, sizeof(in), "insitu-ns|%s|%s|nsid=1", s->cfg.subnqn, s->cfg.serial);
+	char in[NVME_NQN_LENGTH + 96];
+	uint64_t vol = s->flash.dedup ? dedup_volume_id(s->flash.vol) : 0;
+	int n = snprintf(in, sizeof(in), "insitu-ns|%s|%s|nsid=1|volume=%016llx", s->cfg.subnqn,
+			 s->cfg.serial, (unsigned long long)vol);
 	if (!EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL) || mdlen < 32)
 		memset(md, 0x5a, sizeof(md));
 	memcpy(s->nguid, md, 16);

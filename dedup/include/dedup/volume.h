@@ -72,6 +72,10 @@ const char *dedup_volume_open_report(const struct dedup_volume *vol);
 
 uint64_t dedup_volume_logical_blocks(const struct dedup_volume *vol);
 
+/* The volume's identity: a random non-zero value chosen at format, the same for every open
+ * of that volume, different after a new format. */
+uint64_t dedup_volume_id(const struct dedup_volume *vol);
+
 /* ---- asynchronous requests ------------------------------------------------------------- */
 
 /* Called once per request with 0 or a negative errno (-EIO, -ENOSPC, -EROFS ...). */

@@ -132,6 +132,18 @@ static void test_identify(void **state)
 	assert_int_equal(h_identify(a, NVME_IDENTIFY_CNS_NS, 1, 0, &ns2), 0);
 	assert_memory_equal(ns2.nguid, ns.nguid, 16);
 	h_queue_end(a);
+
+	/* a new format is a new namespace: new identifiers */
+	assert_int_equal(fw_subsys_destroy(e->s, err, sizeof(err)), 0);
+	e->s = NULL;
+	e->cfg.format = true;
+	assert_int_equal(h_env_start(e), 0);
+	e->cfg.format = false;
+	a = h_queue_new(e, false);
+	h_admin_ready(a);
+	assert_int_equal(h_identify(a, NVME_IDENTIFY_CNS_NS, 1, 0, &ns2), 0);
+	assert_memory_not_equal(ns2.nguid, ns.nguid, 16);
+	h_queue_end(a);
 }
 
 static void test_smart_and_telemetry(void **state)

@@ -83,6 +83,10 @@ int fw_subsys_event_fd(const struct fw_subsys *s);
 void fw_subsys_poll(struct fw_subsys *s);
 /* Called by the reactor at least once a second: keep-alive timeouts, shutdown progress. */
 void fw_subsys_tick(struct fw_subsys *s, uint64_t now_ms);
+/* The current time, given whenever the transport's loop wakes, so that a command's
+ * keep-alive stamp is exact rather than as old as the last tick (fw_subsys_tick also sets
+ * it). Time never goes back: an earlier value is ignored. */
+void fw_subsys_clock(struct fw_subsys *s, uint64_t now_ms);
 /* Flash requests in flight (the reactor drains them on SIGTERM before destroy). */
 unsigned fw_subsys_inflight(const struct fw_subsys *s);
 /* The NVM port actually bound, when the configuration asked for any free port (port 0): the

@@ -302,6 +302,12 @@ static void sample_rates(struct fw_subsys *s, uint64_t now_ms)
 	r->cpu_idle = idle;
 }
 
+void fw_subsys_clock(struct fw_subsys *s, uint64_t now_ms)
+{
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
+}
+
 void fw_subsys_tick(struct fw_subsys *s, uint64_t now_ms)
 {
 	s->now_ms = now_ms;

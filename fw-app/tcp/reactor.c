@@ -587,6 +587,7 @@ int fw_reactor_run(struct fw_subsys *s, const struct fw_config *cfg,
 		}
 		rc = 0;
 		r->now = fw_reactor_now_ms();
+		fw_subsys_clock(r->s, r->now);
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			struct op *op = io_uring_cqe_get_data(cqe);
 

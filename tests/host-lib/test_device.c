@@ -334,6 +334,28 @@ static void digests(void **state)
 	free(r);
 }
 
+/* With a 1 s Keep Alive Timeout and nothing to do for 3 s, the handle's keep-alive thread is
+ * what keeps the controller alive: insitu-fw deletes a controller silent for longer than
+ * KATO at its next 1 s tick (tests/fw-app/nvme proves that side). The idle time is the
+ * stimulus here, not a wait for something to happen. */
+static void keep_alive(void **state)
+{
+	struct insitu_open_opts o;
+	struct insitu_dev *d2;
+	uint8_t *r = xalloc(BS);
+	struct timespec idle = { .tv_sec = 3 };
+
+	(void)state;
+	insitu_open_opts_init(&o);
+	o.kato_ms = 1000;
+	assert_int_equal(insitu_open(fw.uri, &o, &d2), 0);
+	while (nanosleep(&idle, &idle) < 0 && errno == EINTR)
+		;
+	assert_int_equal(insitu_read(d2, 1, 0, r, BS), 0);
+	assert_int_equal(insitu_close(d2), 0);
+	free(r);
+}
+
 static void refused(void **state)
 {
 	struct insitu_dev *d2 = NULL;
@@ -391,6 +413,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(threads_share_handle),
 		cmocka_unit_test(async_qd32),
 		cmocka_unit_test(digests),
+		cmocka_unit_test(keep_alive),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(wrong_nqn),
 	};

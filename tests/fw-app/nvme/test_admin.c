@@ -398,6 +398,30 @@ static void test_keep_alive_expiry(void **state)
 	h_queue_end(b);
 }
 
+/* Between ticks the transport gives the time (fw_subsys_clock): a Keep Alive 900 ms after a
+ * tick counts from then, not from the tick (a 1 s KATO would otherwise expire while the
+ * host keeps it alive every 500 ms). */
+static void test_keep_alive_clock(void **state)
+{
+	struct h_env *e = *state;
+	struct insitu_nvme_sqe sqe;
+	tick(e, 1000);
+	struct h_queue *a = h_queue_new(e, false);
+	uint16_t ca = 0;
+	assert_int_equal(h_connect_admin(a, e->cfg.subnqn, H_HOSTNQN, 31, 1000, &ca), 0);
+	assert_int_equal(h_prop_set(a, NVME_REG_CC, 1 | (6u << 16) | (4u << 20)), 0);
+	fw_subsys_clock(e->s, 1900);
+	insitu_sqe_init(&sqe, nvme_admin_keep_alive, 510, 0);
+	assert_int_equal(h_run(a, &sqe, NULL, 0, NULL, NULL), 0);
+	tick(e, 2000);
+	tick(e, 2900);		/* exactly KATO after the Keep Alive: alive */
+	assert_int_equal(a->closes, 0);
+	fw_subsys_clock(e->s, 2500);	/* time never goes back */
+	tick(e, 2901);
+	assert_int_equal(a->closes, 1);
+	h_queue_end(a);
+}
+
 static void test_aer(void **state)
 {
 	struct h_env *e = *state;
@@ -511,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_log_effects_offsets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_alive_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discovery, setup, teardown),
 	};

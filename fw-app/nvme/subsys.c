@@ -280,8 +280,10 @@ static void sample_rates(struct fw_subsys *s, uint64_t now_ms)
 {
 	struct fw_rates *r = &s->rates;
 	uint64_t total = 0, idle = 0;
-	bool cpu = cpu_jiffies(&total, &idle);
 
+	if (r->t_ms && now_ms >= r->t_ms && now_ms < r->t_ms + 1000)
+		return;		/* the interval is still open */
+	bool cpu = cpu_jiffies(&total, &idle);
 	if (r->t_ms && now_ms >= r->t_ms + 1000) {
 		uint64_t dt = now_ms - r->t_ms;
 		r->read_bps = (s->host.read_bytes - r->read_bytes) * 1000 / dt;
@@ -292,8 +294,6 @@ static void sample_rates(struct fw_subsys *s, uint64_t now_ms)
 			uint64_t didle = idle >= r->cpu_idle ? idle - r->cpu_idle : 0;
 			r->cpu_busy = (uint16_t)((dtot - (didle < dtot ? didle : dtot)) * 10000 / dtot);
 		}
-	} else if (r->t_ms && now_ms >= r->t_ms) {
-		return;		/* the interval is still open */
 	}
 	r->t_ms = now_ms;
 	r->read_bytes = s->host.read_bytes;

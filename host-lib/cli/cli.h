@@ -37,6 +37,15 @@ struct cli_common {
 	"      --hdgst, --ddgst     ask for NVMe/TCP header / data digests\n" \
 	"  -h, --help               this text\n"
 
+/* Returns from a subcommand when its option parser says so: a negative result means --help
+ * was printed (success), a positive one is the exit code of a usage error. */
+#define PARSE_OR_RETURN(call)                          \
+	do {                                           \
+		int _r = (call);                       \
+		if (_r)                                \
+			return _r < 0 ? EXIT_OK : _r;  \
+	} while (0)
+
 /* Handles a common option; returns 1 if taken, 0 if not common, -1 on a bad value. */
 int cli_common_opt(struct cli_common *c, int opt, const char *arg);
 /* Opens @dev with the common options; on failure prints the library's message. */

@@ -109,13 +109,6 @@ static int parse_data(int argc, char **argv, const char *help, const char *short
 	return 0;
 }
 
-#define PARSE_OR_RETURN(call)                          \
-	do {                                           \
-		int _r = (call);                       \
-		if (_r)                                \
-			return _r < 0 ? EXIT_OK : _r;  \
-	} while (0)
-
 static int full_write(int fd, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;

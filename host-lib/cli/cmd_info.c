@@ -51,13 +51,6 @@ static int parse_info(int argc, char **argv, const char *help, bool with_nsid,
 	return 0;
 }
 
-#define PARSE_OR_RETURN(call)                          \
-	do {                                           \
-		int _r = (call);                       \
-		if (_r)                                \
-			return _r < 0 ? EXIT_OK : _r;  \
-	} while (0)
-
 /* ---- id-ctrl ------------------------------------------------------------------------- */
 
 static const char id_ctrl_help[] =
